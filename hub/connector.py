@@ -1,0 +1,161 @@
+"""The connector contract: a small base class a connector plugin subclasses.
+
+A connector declares what it is (``name``, ``settings_model``, ``capabilities``, ``batch_limit``)
+and implements only what it supports. It never touches the store: cursors and cross-references
+are handed in and handed back, and the engine commits them together with the records.
+
+A minimal connector::
+
+    class EchoSettings(ConnectorSettings):
+        path: str
+
+    class Echo(Connector):
+        name = "echo"
+        settings_model = EchoSettings
+        capabilities = frozenset({Capability.PUSH_LEADS})
+
+        def push_leads(self, batch):
+            return [PushResult(item.key, ok=True, external_id=item.lead.id) for item in batch]
+"""
+
+from __future__ import annotations
+
+from abc import ABC
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from hub.schema import Account, Lead, Outcome, SourceRecord
+
+if TYPE_CHECKING:
+    from fastapi import APIRouter
+
+    from hub.decisions import Owner
+    from hub.mapping import MappingSet
+
+
+class Capability(StrEnum):
+    PULL = "pull"  # a source of records
+    PUSH_LEADS = "push_leads"  # a destination for routed leads
+    PULL_OUTCOMES = "pull_outcomes"  # reports what became of leads
+    PUSH_OUTCOMES = "push_outcomes"  # wants to hear what became of its leads
+    HTTP = "http"  # receives records over HTTP inside the daemon's web app
+
+
+class ConnectorSettings(BaseModel):
+    """Base of every connector's settings model. Secrets are ``SecretStr`` fields."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    #: Seconds between pulls (pull connectors); 0 means "only when asked".
+    schedule_seconds: float = 60.0
+
+
+@dataclass
+class Page:
+    """One page of a pull: its records and the cursor to store after committing them."""
+
+    records: list[SourceRecord]
+    cursor: dict[str, Any]
+
+
+@dataclass
+class DeliveryItem:
+    """One outbox row handed to a connector: the lead (or outcome) and what the hub knows."""
+
+    key: int  # the outbox row id; results are matched back by it
+    lead: Lead
+    account: Account
+    owner: Owner | None = None
+    outcome: Outcome | None = None
+    #: The destination's id for this lead from an earlier delivery, if any.
+    external_id: str | None = None
+    #: Other cross-references the hub holds (e.g. the CRM id of the account).
+    xrefs: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class PushResult:
+    """The fate of one :class:`DeliveryItem`.
+
+    ``ok`` with ``external_id``: delivered. Not ok and ``retryable``: try again later. Not ok and
+    not retryable: a permanent failure, dead-lettered with ``error``.
+    """
+
+    key: int
+    ok: bool
+    external_id: str | None = None
+    error: str = ""
+    retryable: bool = False
+    #: Extra cross-references learnt while delivering, e.g. {"account": "001..."}.
+    xrefs: dict[str, str] = field(default_factory=dict)
+    #: The version the destination stamped on our write (for echo suppression).
+    version: str | None = None
+
+
+@dataclass
+class HealthReport:
+    ok: bool
+    message: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+class Connector(ABC):
+    """Base class of connectors. Override only the methods of the declared capabilities."""
+
+    #: Unique connector type name, as used in hub.toml (``[connectors.NAME] type = "..."``).
+    name: ClassVar[str]
+    settings_model: ClassVar[type[ConnectorSettings]] = ConnectorSettings
+    capabilities: ClassVar[frozenset[Capability]] = frozenset()
+    #: Largest batch the destination accepts in one call.
+    batch_limit: ClassVar[int] = 100
+    #: Streams this connector pulls (declared, for status and mappings).
+    streams: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, instance: str, settings: ConnectorSettings, mappings: MappingSet | None = None) -> None:
+        #: The configured instance name (``[connectors.<instance>]``); usually equals ``name``.
+        self.instance = instance
+        self.settings = settings
+        self.mappings = mappings
+
+    # -- source side ---------------------------------------------------------------------------
+    def pull(self, stream: str, cursor: dict[str, Any] | None) -> Iterator[Page]:
+        """Yield pages of records changed since ``cursor`` (None: from the beginning)."""
+        raise NotImplementedError(f"{self.name} does not pull")
+
+    def pull_outcomes(self, cursor: dict[str, Any] | None) -> Iterator[Page]:
+        """Yield pages of records that report outcomes (status changes, won/lost)."""
+        raise NotImplementedError(f"{self.name} does not report outcomes")
+
+    # -- destination side ----------------------------------------------------------------------
+    def push_leads(self, batch: Sequence[DeliveryItem]) -> list[PushResult]:
+        """Deliver up to ``batch_limit`` routed leads; one result per item, in any order."""
+        raise NotImplementedError(f"{self.name} does not accept leads")
+
+    def push_outcomes(self, batch: Sequence[DeliveryItem]) -> list[PushResult]:
+        """Tell the source what became of its leads; one result per item."""
+        raise NotImplementedError(f"{self.name} does not accept outcomes")
+
+    # -- inbound HTTP --------------------------------------------------------------------------
+    def http_routes(self, intake: Any) -> APIRouter | None:
+        """Routes mounted in the daemon's web app; ``intake`` commits records durably."""
+        return None
+
+    # -- health --------------------------------------------------------------------------------
+    def check(self) -> HealthReport:
+        """Test the connection and the credentials, saying what to fix if they fail."""
+        return HealthReport(ok=True, message="nothing to check")
+
+    def is_echo(self, record: SourceRecord, known_version: str | None) -> bool:
+        """True when ``record`` is the hub's own write coming back (echo suppression)."""
+        return known_version is not None and record.version == known_version
+
+    def close(self) -> None:
+        """Release clients and connections."""
+
+    def supports(self, capability: Capability) -> bool:
+        return capability in self.capabilities

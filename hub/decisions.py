@@ -1,0 +1,143 @@
+"""What policy plugins decide, as typed records the engine stores and audits.
+
+Every decision carries a ``reason`` in words: it ends up in the audit trail that
+``leadhub leads show ID`` prints ("why did this lead go to Jane?").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from enum import StrEnum
+from typing import Any, Protocol
+
+
+class MatchOutcome(StrEnum):
+    MATCHED = "matched"  # an existing account
+    NEW = "new"  # no account fits: open one
+    UNCERTAIN = "uncertain"  # a person must decide (review queue); a new account is opened meanwhile
+
+
+@dataclass(frozen=True)
+class MatchKey:
+    """An indexed key an account can be found by, e.g. ``("domain", "acme.com")``."""
+
+    kind: str
+    value: str
+
+
+@dataclass(frozen=True)
+class AccountCandidate:
+    """An account found through a match key, as handed to the matcher for scoring."""
+
+    account_id: str
+    name: str
+    keys: tuple[MatchKey, ...]
+    parent_id: str | None = None
+    country: str | None = None
+
+
+class AccountLookup(Protocol):
+    """Read access to the accounts, by indexed keys only (never a scan of all accounts)."""
+
+    def candidates(self, keys: list[MatchKey], limit: int = 50) -> list[AccountCandidate]:
+        """Accounts that share at least one of ``keys``."""
+        ...
+
+
+@dataclass(frozen=True)
+class AccountMatch:
+    """The matcher's verdict for one inquiry."""
+
+    outcome: MatchOutcome
+    reason: str
+    account_id: str | None = None  # set when outcome is MATCHED (or the best guess when UNCERTAIN)
+    score: float = 0.0
+    #: Keys to index the (matched or new) account under, so the next inquiry finds it.
+    keys: tuple[MatchKey, ...] = ()
+    #: Name and domain for a new account.
+    new_account_name: str = ""
+    new_account_domain: str | None = None
+
+
+@dataclass(frozen=True)
+class ScorePart:
+    """One plugin's contribution to a lead's score; the engine sums all parts."""
+
+    points: int
+    reason: str
+    plugin: str = ""
+
+
+@dataclass(frozen=True)
+class Owner:
+    """A sales rep (or queue) leads can be routed to, with their ids in each CRM."""
+
+    id: str
+    name: str
+    email: str = ""
+    crm_ids: dict[str, str] = field(default_factory=dict)  # connector name -> CRM user id
+    destination: str | None = None  # the connector this owner works in
+    product_lines: tuple[str, ...] = ()  # empty: any
+    regions: tuple[str, ...] = ()  # empty: any
+    active: bool = True
+
+    @property
+    def first_name(self) -> str:
+        return self.name.split()[0] if self.name else ""
+
+
+@dataclass(frozen=True)
+class RouteDecision:
+    """Who gets the lead, by when they must act, and where it is delivered."""
+
+    owner_id: str
+    reason: str
+    sla: timedelta | None = None
+    destinations: tuple[str, ...] = ()  # connector names; empty: the owner's destination
+
+
+class SlaActionKind(StrEnum):
+    ESCALATE = "escalate"
+    REASSIGN = "reassign"
+    CLAW_BACK = "claw_back"
+
+
+@dataclass(frozen=True)
+class SlaAction:
+    """What to do with a routed lead its owner did not accept in time."""
+
+    kind: SlaActionKind
+    reason: str
+    owner_id: str | None = None  # the new owner for REASSIGN / ESCALATE
+
+
+@dataclass(frozen=True)
+class RoutingStrategy:
+    """A named way of choosing an owner, offered by a plugin (``hub_routing_strategies``)."""
+
+    name: str
+    description: str
+    choose: Any  # Callable[[RoutingContext], RouteDecision | None]
+
+    def __post_init__(self) -> None:
+        cleaned = self.name.strip().lower().replace("-", "_")
+        if not cleaned.replace("_", "").isalnum():
+            raise ValueError(f"routing strategy name {self.name!r} must be letters, digits and _")
+        object.__setattr__(self, "name", cleaned)
+
+
+@dataclass
+class RoutingContext:
+    """Everything a router needs to choose an owner for one lead."""
+
+    lead: Any  # hub.schema.Lead
+    account: Any  # hub.schema.Account
+    parent_account: Any | None  # hub.schema.Account of the parent company, if any
+    owners: list[Owner]
+    #: The ``[routing]`` table of hub.toml (strategy, default owner, SLA, rules...).
+    settings: dict[str, Any]
+    #: Strategies registered through ``hub_routing_strategies``, by name.
+    strategies: dict[str, RoutingStrategy]
+    #: ``rotate(name, n)`` returns the next position 0..n-1 of a persisted round-robin counter.
+    rotate: Any  # Callable[[str, int], int]

@@ -1,0 +1,152 @@
+"""The plugin hooks: this module's docstrings are the reference for plugin authors.
+
+Every hook is prefixed ``hub_``. Implement one in any module or class with::
+
+    from hub.plugins import hookimpl
+
+    @hookimpl
+    def hub_score(lead, inquiry):
+        return ScorePart(10, "asked for a demo")
+
+Arguments are passed by name; an implementation may accept any subset of them.
+
+*Registration hooks* return records the manager validates (duplicate names are rejected, naming
+both providers). *Decision hooks* marked "first result" stop at the first implementation that
+returns something other than ``None``; the built-in policy is an ordinary plugin registered
+``trylast`` so any third-party plugin can take the decision first. *Event hooks* tell every
+plugin that something happened; their return values are ignored.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from hub.connector import Connector
+    from hub.decisions import (
+        AccountLookup,
+        AccountMatch,
+        Owner,
+        RouteDecision,
+        RoutingContext,
+        RoutingStrategy,
+        ScorePart,
+        SlaAction,
+    )
+    from hub.mapping import MappingSet
+    from hub.schema import Account, Inquiry, Lead, Normalized, Outcome, SourceRecord
+
+PROJECT = "hub"
+hookspec = pluggy.HookspecMarker(PROJECT)
+
+
+# -- registration ----------------------------------------------------------------------------
+
+
+@hookspec
+def hub_connector_types() -> list[type[Connector]]:
+    """Connector classes this plugin provides.
+
+    :returns: a list of :class:`hub.connector.Connector` subclasses. Each ``name`` must be unique
+        across all plugins; a duplicate stops start-up with an error naming both plugins.
+    """
+
+
+@hookspec
+def hub_routing_strategies() -> list[RoutingStrategy]:
+    """Named routing strategies this plugin provides (``[routing] strategy = "NAME"``).
+
+    :returns: a list of :class:`hub.decisions.RoutingStrategy`; names are unique across plugins.
+    """
+
+
+# -- pipeline decisions ----------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def hub_normalize(record: SourceRecord, mappings: MappingSet) -> Normalized | None:
+    """Turn a connector's raw record into an :class:`~hub.schema.Inquiry` or
+    :class:`~hub.schema.OutcomeReport`.
+
+    Stops at first non-None result. The built-in implementation applies the declarative mapping
+    of ``mappings/<connector>.toml``.
+
+    :param record: the record as committed to the inbox.
+    :param mappings: every loaded mapping.
+    :raises hub.errors.InvalidRecord: the record cannot be understood; it is quarantined with the
+        message as the reason, and can be replayed after the mapping is fixed.
+    :returns: the normalized record, or ``None`` to let another plugin decide.
+    """
+
+
+@hookspec(firstresult=True)
+def hub_match_account(inquiry: Inquiry, lookup: AccountLookup) -> AccountMatch | None:
+    """Decide which account an inquiry belongs to.
+
+    Stops at first non-None result. The built-in matcher finds candidates through indexed keys
+    (``lookup.candidates``) and scores them.
+
+    :param inquiry: the normalized inbound record. Its ``company`` fields decide the account;
+        the contact's e-mail domain is only one key (partner reps submit with their own address).
+    :param lookup: indexed access to existing accounts (never a scan of all of them).
+    :returns: an :class:`~hub.decisions.AccountMatch` (matched, new, or uncertain with a reason),
+        or ``None`` to let another plugin decide.
+    """
+
+
+@hookspec
+def hub_score(lead: Lead, inquiry: Inquiry, account: Account) -> ScorePart | list[ScorePart] | None:
+    """Contribute points to a lead's score.
+
+    Every implementation is called; all parts are summed and each is audited with its reason.
+    The lead is qualified when the sum reaches ``[pipeline] qualify_score``.
+
+    :param lead: the lead after the inquiry was merged into it (its activities include the new one).
+    :param inquiry: the inquiry that caused this scoring.
+    :param account: the lead's account.
+    :returns: one :class:`~hub.decisions.ScorePart`, a list of them, or ``None`` (no opinion).
+    """
+
+
+@hookspec(firstresult=True)
+def hub_route(context: RoutingContext) -> RouteDecision | None:
+    """Choose the owner of a qualified lead.
+
+    Stops at first non-None result. The built-in router applies ``[routing] strategy``.
+
+    :param context: the lead, its account and parent account, the owners, the routing settings
+        and a persisted rotation counter (:class:`hub.decisions.RoutingContext`).
+    :returns: a :class:`~hub.decisions.RouteDecision` (owner, SLA, destinations, reason), or
+        ``None`` to let another plugin decide.
+    """
+
+
+@hookspec(firstresult=True)
+def hub_sla_breached(lead: Lead, owners: list[Owner], now: datetime) -> SlaAction | None:
+    """A routed lead was not accepted by its due time: escalate, reassign or claw back.
+
+    Stops at first non-None result.
+
+    :returns: a :class:`~hub.decisions.SlaAction`, or ``None`` to let another plugin decide.
+    """
+
+
+# -- events ----------------------------------------------------------------------------------
+
+
+@hookspec
+def hub_lead_routed(lead: Lead, decision: RouteDecision) -> None:
+    """A lead was routed to an owner (after the transaction committed). Return value ignored."""
+
+
+@hookspec
+def hub_outcome(lead: Lead, outcome: Outcome) -> None:
+    """A lead's outcome changed (accepted, converted, won, lost, rejected). Return value ignored."""
+
+
+@hookspec
+def hub_record_quarantined(connector: str, stream: str, reason: str, details: dict[str, Any]) -> None:
+    """A record was quarantined with ``reason``. Return value ignored."""
