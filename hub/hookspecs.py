@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
+    from hub.config import HubConfig
     from hub.connector import Connector
     from hub.decisions import (
         AccountLookup,
@@ -41,6 +42,19 @@ if TYPE_CHECKING:
 
 PROJECT = "hub"
 hookspec = pluggy.HookspecMarker(PROJECT)
+
+
+# -- start-up --------------------------------------------------------------------------------
+
+
+@hookspec
+def hub_configure(config: HubConfig) -> None:
+    """Called once after all plugins are loaded and hub.toml is validated.
+
+    A policy plugin reads its own table here, e.g. ``config.section("matching")`` for
+    ``[matching]`` (a plain dict; validate it with your own pydantic model and raise
+    :class:`hub.errors.ConfigError` naming the key). Return value ignored.
+    """
 
 
 # -- registration ----------------------------------------------------------------------------

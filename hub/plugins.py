@@ -82,6 +82,11 @@ class HubPlugins:
     pm: pluggy.PluginManager
     problems: list[PluginProblem] = field(default_factory=list)
 
+    # -- start-up ----------------------------------------------------------------------------
+    def configure(self, config: Any) -> None:
+        """Hand the validated configuration to every plugin (``hub_configure``)."""
+        self.pm.hook.hub_configure(config=config)
+
     # -- registration ------------------------------------------------------------------------
     def connector_types(self) -> dict[str, type[Connector]]:
         """All connector classes by name; a duplicate name raises naming both providers."""
