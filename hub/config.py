@@ -1,0 +1,205 @@
+"""Configuration: ``hub.toml`` for structure, ``LEADHUB_*`` environment variables for secrets.
+
+Precedence, highest first: environment (``LEADHUB_DATABASE_URL``, and nested keys with ``__``,
+e.g. ``LEADHUB_CONNECTORS__SALESFORCE__SESSION_ID``), then hub.toml, then the defaults here.
+An invalid file stops start-up with a :class:`~hub.errors.ConfigError` naming the key.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from hub.decisions import Owner
+from hub.errors import ConfigError
+
+DEFAULT_CONFIG_FILE = "hub.toml"
+CONFIG_ENV = "LEADHUB_CONFIG"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PipelineSettings(_Section):
+    #: Inbox records processed per transaction.
+    batch_size: int = Field(500, ge=1, le=10_000)
+    #: Score at which a lead leaves nurture and goes to sales.
+    qualify_score: int = 30
+    default_product_line: str = "default"
+    #: Days after which a rejected/recycled lead no longer absorbs new activity.
+    recycle_window_days: int = 90
+
+
+class DeliverySettings(_Section):
+    max_attempts: int = Field(8, ge=1)
+    backoff_initial_seconds: float = Field(2.0, gt=0)
+    backoff_max_seconds: float = Field(900.0, gt=0)
+
+
+class OwnerSettings(_Section):
+    id: str
+    name: str
+    email: str = ""
+    crm_ids: dict[str, str] = Field(default_factory=dict)
+    destination: str | None = None
+    product_lines: list[str] = Field(default_factory=list)
+    regions: list[str] = Field(default_factory=list)
+    active: bool = True
+
+    def to_owner(self) -> Owner:
+        return Owner(
+            id=self.id,
+            name=self.name,
+            email=self.email,
+            crm_ids=dict(self.crm_ids),
+            destination=self.destination,
+            product_lines=tuple(self.product_lines),
+            regions=tuple(self.regions),
+            active=self.active,
+        )
+
+
+class RoutingSettings(BaseModel):
+    """``[routing]``: the strategy and its knobs. Extra keys are kept for strategy plugins."""
+
+    model_config = ConfigDict(extra="allow")
+
+    strategy: str = "round_robin"
+    default_owner: str | None = None
+    sla_minutes: float = Field(30.0, gt=0)
+    #: Connector names every routed lead is delivered to, besides the owner's own destination.
+    destinations: list[str] = Field(default_factory=list)
+
+
+class ConnectorInstance(BaseModel):
+    """``[connectors.NAME]``: ``type`` picks the connector class; the rest is its settings."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+
+    def settings_dict(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class ServerSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    #: Largest request body the web app accepts, in bytes.
+    max_body_bytes: int = Field(64 * 1024, ge=1024)
+
+
+class HubConfig(BaseSettings):
+    """The whole configuration. Build it with :func:`load_config`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="LEADHUB_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        case_sensitive=False,
+    )
+
+    database_url: str = "sqlite:///leadhub.db"
+    plugin_dirs: list[str] = Field(default_factory=list)
+    mappings_dir: str = "mappings"
+    worker_id: str = Field(default_factory=lambda: f"{os.uname().nodename}-{os.getpid()}")
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    pipeline: PipelineSettings = Field(default_factory=PipelineSettings)
+    delivery: DeliverySettings = Field(default_factory=DeliverySettings)
+    routing: RoutingSettings = Field(default_factory=RoutingSettings)
+    owners: list[OwnerSettings] = Field(default_factory=list)
+    connectors: dict[str, ConnectorInstance] = Field(default_factory=dict)
+    #: Tables for plugins (``[plugins.matching]`` etc.), read with :meth:`section`.
+    plugins: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    #: Where hub.toml was read from (relative paths in it are relative to its folder).
+    source_path: str | None = Field(default=None, exclude=True)
+
+    @field_validator("owners")
+    @classmethod
+    def _unique_owner_ids(cls, owners: list[OwnerSettings]) -> list[OwnerSettings]:
+        seen: set[str] = set()
+        for owner in owners:
+            if owner.id in seen:
+                raise ValueError(f"owner id {owner.id!r} appears twice")
+            seen.add(owner.id)
+        return owners
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Environment beats the file (which arrives as init kwargs).
+        return (env_settings, init_settings)
+
+    # -- helpers -------------------------------------------------------------------------------
+    def section(self, name: str) -> dict[str, Any]:
+        """A plugin's own table, ``[plugins.NAME]``; ``{}`` when absent."""
+        return dict(self.plugins.get(name, {}))
+
+    def owner_list(self) -> list[Owner]:
+        return [o.to_owner() for o in self.owners]
+
+    def resolve_path(self, value: str | Path) -> Path:
+        """A path from hub.toml, relative to the file's folder."""
+        path = Path(value)
+        if path.is_absolute() or self.source_path is None:
+            return path
+        return Path(self.source_path).parent / path
+
+    @property
+    def sla(self) -> timedelta:
+        return timedelta(minutes=self.routing.sla_minutes)
+
+
+def _format_error(exc: ValidationError, origin: str) -> str:
+    lines = [f"{origin} is invalid:"]
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key (check the spelling; see `leadhub init` for a starter file)"
+        lines.append(f"  {key}: {msg}")
+    return "\n".join(lines)
+
+
+def load_config(path: str | Path | None = None, *, overrides: dict[str, Any] | None = None) -> HubConfig:
+    """Read hub.toml (``path``, or ``$LEADHUB_CONFIG``, or ./hub.toml if present) plus environment.
+
+    :raises ConfigError: naming the file and the key that is wrong.
+    """
+    chosen = path or os.environ.get(CONFIG_ENV)
+    data: dict[str, Any] = {}
+    origin = "configuration"
+    if chosen is None and Path(DEFAULT_CONFIG_FILE).exists():
+        chosen = DEFAULT_CONFIG_FILE
+    if chosen is not None:
+        file = Path(chosen)
+        origin = str(file)
+        if not file.exists():
+            raise ConfigError(f"{file}: no such configuration file; create one with `leadhub init`")
+        try:
+            data = tomllib.loads(file.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{file}: not valid TOML: {exc}") from exc
+        hub_table = data.pop("hub", {})
+        if not isinstance(hub_table, dict):
+            raise ConfigError(f"{file}: [hub] must be a table")
+        data = {**hub_table, **data, "source_path": str(file.resolve())}
+    if overrides:
+        data.update(overrides)
+    try:
+        return HubConfig(**data)
+    except ValidationError as exc:
+        raise ConfigError(_format_error(exc, origin)) from None

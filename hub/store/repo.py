@@ -1,0 +1,559 @@
+"""The store's operations, each on a connection the caller holds inside one transaction.
+
+The engine decides *what* happens; this module only knows *how* rows are read and written, the
+same way on SQLite and PostgreSQL. Methods that claim work (inbox, outbox) use
+``FOR UPDATE SKIP LOCKED`` on PostgreSQL so several workers share it; on SQLite the file's single
+writer serialises them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from hub.decisions import AccountCandidate, MatchKey
+from hub.schema import Account, Activity, Contact, Lead, LeadStatus, SourceRecord, new_id, utcnow
+from hub.store import tables as t
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    id: int
+    record: SourceRecord
+
+
+def _insert_ignore(conn: Connection, table: t.Table, index_elements: list[str]) -> Any:
+    """``INSERT ... ON CONFLICT DO NOTHING`` in the connection's dialect."""
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing(index_elements=index_elements)
+    return sqlite.insert(table).on_conflict_do_nothing(index_elements=index_elements)
+
+
+def _upsert(conn: Connection, table: t.Table, keys: list[str], values: dict[str, Any]) -> None:
+    stmt: Any = postgresql.insert(table) if conn.dialect.name == "postgresql" else sqlite.insert(table)
+    stmt = stmt.values(**values)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=keys, set_={k: stmt.excluded[k] for k in values if k not in keys}
+    )
+    conn.execute(stmt)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    # SQLite hands datetimes back naive; everything the hub stores is UTC.
+    if value is not None and value.tzinfo is None:
+        from datetime import UTC
+
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+class Store:
+    """Row-level operations. Hold one per process; pass the transaction's connection in."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.is_postgres = engine.dialect.name == "postgresql"
+
+    def _locked(self, stmt: Any) -> Any:
+        return stmt.with_for_update(skip_locked=True) if self.is_postgres else stmt
+
+    # -- inbox -------------------------------------------------------------------------------
+    def add_records(self, conn: Connection, records: Sequence[SourceRecord]) -> int:
+        """Insert records, ignoring ones already stored (same connector/stream/id/version).
+
+        :returns: how many were new.
+        """
+        if not records:
+            return 0
+        rows = [
+            {
+                "connector": r.connector,
+                "stream": r.stream,
+                "external_id": r.external_id,
+                "version": r.version,
+                "payload": r.payload,
+                "updated_at": r.updated_at,
+                "received_at": r.received_at,
+                "deleted": r.deleted,
+                "status": "pending",
+            }
+            for r in records
+        ]
+        stmt = _insert_ignore(conn, t.inbox, ["connector", "stream", "external_id", "version"])
+        result = conn.execute(stmt, rows)
+        return max(result.rowcount, 0) if len(rows) > 1 else max(result.rowcount, 0)
+
+    def claim_pending(self, conn: Connection, limit: int) -> list[InboxRow]:
+        """Pending inbox rows, oldest first, locked for this transaction."""
+        stmt = self._locked(
+            select(t.inbox).where(t.inbox.c.status == "pending").order_by(t.inbox.c.id).limit(limit)
+        )
+        out = []
+        for row in conn.execute(stmt).mappings():
+            out.append(
+                InboxRow(
+                    id=row["id"],
+                    record=SourceRecord.model_construct(
+                        connector=row["connector"],
+                        stream=row["stream"],
+                        external_id=row["external_id"],
+                        version=row["version"],
+                        updated_at=_aware(row["updated_at"]),
+                        payload=row["payload"],
+                        received_at=_aware(row["received_at"]),
+                        deleted=row["deleted"],
+                    ),
+                )
+            )
+        return out
+
+    def finish_records(self, conn: Connection, results: Iterable[tuple[int, str, str | None]]) -> None:
+        """Mark inbox rows ``(id, status, lead_id)`` as processed."""
+        now = utcnow()
+        rows = [{"b_id": i, "b_status": s, "b_lead": lead, "b_now": now} for i, s, lead in results]
+        if rows:
+            from sqlalchemy import bindparam
+
+            conn.execute(
+                update(t.inbox)
+                .where(t.inbox.c.id == bindparam("b_id"))
+                .values(status=bindparam("b_status"), lead_id=bindparam("b_lead"), processed_at=bindparam("b_now")),
+                rows,
+            )
+
+    def pending_count(self, conn: Connection) -> int:
+        return int(conn.execute(select(func.count()).select_from(t.inbox).where(t.inbox.c.status == "pending")).scalar_one())
+
+    # -- quarantine --------------------------------------------------------------------------
+    def quarantine(
+        self,
+        conn: Connection,
+        *,
+        connector: str,
+        stream: str,
+        raw: Any,
+        reason: str,
+        field: str | None = None,
+        source_ref: str = "",
+        inbox_id: int | None = None,
+    ) -> int:
+        result = conn.execute(
+            insert(t.quarantine).values(
+                inbox_id=inbox_id,
+                connector=connector,
+                stream=stream,
+                source_ref=source_ref,
+                raw=raw,
+                reason=reason,
+                field=field,
+                created_at=utcnow(),
+                status="open",
+            )
+        )
+        return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+    def quarantined(self, conn: Connection, status: str = "open", limit: int = 100) -> list[dict[str, Any]]:
+        stmt = select(t.quarantine).where(t.quarantine.c.status == status).order_by(t.quarantine.c.id).limit(limit)
+        return [dict(r) for r in conn.execute(stmt).mappings()]
+
+    # -- accounts ----------------------------------------------------------------------------
+    def candidates(self, conn: Connection, keys: list[MatchKey], limit: int = 50) -> list[AccountCandidate]:
+        if not keys:
+            return []
+        cond = or_(*[and_(t.account_keys.c.kind == k.kind, t.account_keys.c.value == k.value) for k in keys])
+        ids = [r[0] for r in conn.execute(select(t.account_keys.c.account_id).where(cond).distinct().limit(limit))]
+        if not ids:
+            return []
+        accts = {r["id"]: r for r in conn.execute(select(t.accounts).where(t.accounts.c.id.in_(ids))).mappings()}
+        all_keys: dict[str, list[MatchKey]] = {i: [] for i in ids}
+        for r in conn.execute(select(t.account_keys).where(t.account_keys.c.account_id.in_(ids))).mappings():
+            all_keys[r["account_id"]].append(MatchKey(r["kind"], r["value"]))
+        return [
+            AccountCandidate(
+                account_id=i,
+                name=accts[i]["name"],
+                keys=tuple(all_keys[i]),
+                parent_id=accts[i]["parent_id"],
+                country=accts[i]["country"],
+            )
+            for i in ids
+            if i in accts
+        ]
+
+    def create_account(self, conn: Connection, account: Account) -> None:
+        now = utcnow()
+        conn.execute(
+            insert(t.accounts).values(
+                id=account.id,
+                name=account.name,
+                domain=account.domains[0] if account.domains else None,
+                country=account.country,
+                parent_id=account.parent_id,
+                owner_id=account.owner_id,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+
+    def add_account_keys(self, conn: Connection, account_id: str, keys: Iterable[MatchKey]) -> None:
+        rows = [{"kind": k.kind, "value": k.value[:500], "account_id": account_id} for k in keys]
+        if rows:
+            conn.execute(_insert_ignore(conn, t.account_keys, ["kind", "value", "account_id"]), rows)
+
+    def get_account(self, conn: Connection, account_id: str) -> Account | None:
+        row = conn.execute(select(t.accounts).where(t.accounts.c.id == account_id)).mappings().first()
+        if row is None:
+            return None
+        refs = {
+            r["system"]: r["external_id"]
+            for r in conn.execute(
+                select(t.xrefs).where(t.xrefs.c.entity == "account", t.xrefs.c.hub_id == account_id)
+            ).mappings()
+        }
+        return Account(
+            id=row["id"],
+            name=row["name"],
+            domains=[row["domain"]] if row["domain"] else [],
+            country=row["country"],
+            parent_id=row["parent_id"],
+            owner_id=row["owner_id"],
+            xrefs=refs,
+        )
+
+    # -- contacts ----------------------------------------------------------------------------
+    def find_contact(self, conn: Connection, account_id: str, email: str | None) -> str | None:
+        if not email:
+            return None
+        row = conn.execute(
+            select(t.contacts.c.id).where(t.contacts.c.email == email, t.contacts.c.account_id == account_id)
+        ).first()
+        return row[0] if row else None
+
+    def add_contact(self, conn: Connection, account_id: str, contact: Contact) -> str:
+        cid = new_id("ct")
+        conn.execute(
+            insert(t.contacts).values(
+                id=cid, account_id=account_id, created_at=utcnow(), **contact.model_dump(mode="json")
+            )
+        )
+        return cid
+
+    # -- leads -------------------------------------------------------------------------------
+    def open_lead_id(self, conn: Connection, account_id: str, product_line: str) -> str | None:
+        row = conn.execute(
+            select(t.leads.c.id)
+            .where(
+                t.leads.c.account_id == account_id,
+                t.leads.c.product_line == product_line,
+                t.leads.c.is_open.is_(True),
+            )
+            .order_by(t.leads.c.created_at.desc())
+            .limit(1)
+        ).first()
+        return row[0] if row else None
+
+    def get_lead(self, conn: Connection, lead_id: str, *, with_activities: bool = True) -> Lead | None:
+        row = conn.execute(select(t.leads).where(t.leads.c.id == lead_id)).mappings().first()
+        if row is None:
+            return None
+        contact_rows = conn.execute(
+            select(t.contacts)
+            .join(t.lead_contacts, t.lead_contacts.c.contact_id == t.contacts.c.id)
+            .where(t.lead_contacts.c.lead_id == lead_id)
+            .order_by(t.lead_contacts.c.position)
+        ).mappings()
+        contacts = [
+            Contact.model_construct(
+                email=c["email"], first_name=c["first_name"], last_name=c["last_name"],
+                phone=c["phone"], title=c["title"], country=c["country"],
+            )
+            for c in contact_rows
+        ]
+        acts: list[Activity] = []
+        if with_activities:
+            acts = [
+                Activity.model_construct(kind=a["kind"], at=_aware(a["at"]), source=a["source"], details=a["details"])
+                for a in conn.execute(
+                    select(t.activities).where(t.activities.c.lead_id == lead_id).order_by(t.activities.c.id)
+                ).mappings()
+            ]
+        refs = {
+            r["system"]: r["external_id"]
+            for r in conn.execute(
+                select(t.xrefs.c.system, t.xrefs.c.external_id).where(
+                    t.xrefs.c.entity == "lead", t.xrefs.c.hub_id == lead_id
+                )
+            ).mappings()
+        }
+        return Lead.model_construct(
+            id=row["id"],
+            account_id=row["account_id"],
+            product_line=row["product_line"],
+            contacts=contacts,
+            activities=acts,
+            score=row["score"],
+            status=LeadStatus(row["status"]),
+            owner_id=row["owner_id"],
+            sla_due_at=_aware(row["sla_due_at"]),
+            source_connector=row["source_connector"],
+            partner_id=row["partner_id"],
+            xrefs=refs,
+            created_at=_aware(row["created_at"]),
+            updated_at=_aware(row["updated_at"]),
+        )
+
+    def save_lead(self, conn: Connection, lead: Lead, *, new: bool) -> None:
+        values = {
+            "account_id": lead.account_id,
+            "product_line": lead.product_line,
+            "status": str(lead.status),
+            "score": lead.score,
+            "owner_id": lead.owner_id,
+            "sla_due_at": lead.sla_due_at,
+            "source_connector": lead.source_connector,
+            "partner_id": lead.partner_id,
+            "is_open": lead.is_open,
+            "updated_at": utcnow(),
+        }
+        if new:
+            conn.execute(insert(t.leads).values(id=lead.id, created_at=lead.created_at, version=1, **values))
+        else:
+            conn.execute(
+                update(t.leads).where(t.leads.c.id == lead.id).values(version=t.leads.c.version + 1, **values)
+            )
+
+    def link_contact(self, conn: Connection, lead_id: str, contact_id: str, position: int) -> None:
+        conn.execute(
+            _insert_ignore(conn, t.lead_contacts, ["lead_id", "contact_id"]),
+            [{"lead_id": lead_id, "contact_id": contact_id, "position": position}],
+        )
+
+    def add_activity(
+        self, conn: Connection, lead_id: str, contact_id: str | None, inbox_id: int | None, activity: Activity
+    ) -> None:
+        conn.execute(
+            insert(t.activities).values(
+                lead_id=lead_id,
+                contact_id=contact_id,
+                inbox_id=inbox_id,
+                kind=activity.kind,
+                at=activity.at,
+                source=activity.source,
+                details=activity.details,
+            )
+        )
+
+    def leads_page(
+        self, conn: Connection, *, status: str | None = None, partner_id: str | None = None,
+        limit: int = 50, offset: int = 0,
+    ) -> list[dict[str, Any]]:
+        stmt = select(t.leads, t.accounts.c.name.label("account_name")).join(
+            t.accounts, t.accounts.c.id == t.leads.c.account_id
+        )
+        if status:
+            stmt = stmt.where(t.leads.c.status == status)
+        if partner_id:
+            stmt = stmt.where(t.leads.c.partner_id == partner_id)
+        stmt = stmt.order_by(t.leads.c.created_at.desc(), t.leads.c.id).limit(limit).offset(offset)
+        return [dict(r) for r in conn.execute(stmt).mappings()]
+
+    def iter_lead_ids(self, conn: Connection, batch: int = 1000) -> Iterable[list[str]]:
+        last = ""
+        while True:
+            ids = [r[0] for r in conn.execute(
+                select(t.leads.c.id).where(t.leads.c.id > last).order_by(t.leads.c.id).limit(batch)
+            )]
+            if not ids:
+                return
+            yield ids
+            last = ids[-1]
+
+    def breached_leads(self, conn: Connection, now: datetime, limit: int = 100) -> list[str]:
+        stmt = self._locked(
+            select(t.leads.c.id)
+            .where(t.leads.c.status.in_(["routed", "escalated"]), t.leads.c.sla_due_at < now)
+            .order_by(t.leads.c.sla_due_at)
+            .limit(limit)
+        )
+        return [r[0] for r in conn.execute(stmt)]
+
+    def lead_sources(self, conn: Connection, lead_id: str) -> list[str]:
+        stmt = select(t.activities.c.source).where(t.activities.c.lead_id == lead_id).distinct()
+        return sorted(r[0] for r in conn.execute(stmt) if r[0])
+
+    # -- cross-references --------------------------------------------------------------------
+    def set_xref(
+        self, conn: Connection, entity: str, system: str, external_id: str, hub_id: str, version: str | None = None
+    ) -> None:
+        _upsert(
+            conn,
+            t.xrefs,
+            ["entity", "system", "external_id"],
+            {"entity": entity, "system": system, "external_id": external_id, "hub_id": hub_id,
+             "version": version, "updated_at": utcnow()},
+        )
+
+    def find_xref(self, conn: Connection, entity: str, system: str, external_id: str) -> tuple[str, str | None] | None:
+        row = conn.execute(
+            select(t.xrefs.c.hub_id, t.xrefs.c.version).where(
+                t.xrefs.c.entity == entity, t.xrefs.c.system == system, t.xrefs.c.external_id == external_id
+            )
+        ).first()
+        return (row[0], row[1]) if row else None
+
+    def xref_of(self, conn: Connection, entity: str, hub_id: str, system: str) -> str | None:
+        row = conn.execute(
+            select(t.xrefs.c.external_id).where(
+                t.xrefs.c.entity == entity, t.xrefs.c.hub_id == hub_id, t.xrefs.c.system == system
+            )
+        ).first()
+        return row[0] if row else None
+
+    # -- cursors -----------------------------------------------------------------------------
+    def get_cursor(self, conn: Connection, connector: str, stream: str) -> dict[str, Any] | None:
+        row = conn.execute(
+            select(t.cursors.c.value).where(t.cursors.c.connector == connector, t.cursors.c.stream == stream)
+        ).first()
+        return dict(row[0]) if row else None
+
+    def set_cursor(self, conn: Connection, connector: str, stream: str, value: dict[str, Any]) -> None:
+        _upsert(conn, t.cursors, ["connector", "stream"],
+                {"connector": connector, "stream": stream, "value": value, "updated_at": utcnow()})
+
+    def all_cursors(self, conn: Connection) -> list[dict[str, Any]]:
+        return [dict(r) for r in conn.execute(select(t.cursors).order_by(t.cursors.c.connector)).mappings()]
+
+    # -- outbox ------------------------------------------------------------------------------
+    def enqueue(self, conn: Connection, destination: str, kind: str, lead_id: str, payload: dict[str, Any] | None = None) -> None:
+        """Queue a delivery unless the same one is already waiting (coalesces repeated updates)."""
+        if kind == "lead":
+            waiting = conn.execute(
+                select(t.outbox.c.id).where(
+                    t.outbox.c.destination == destination, t.outbox.c.kind == kind,
+                    t.outbox.c.lead_id == lead_id, t.outbox.c.status == "pending",
+                ).limit(1)
+            ).first()
+            if waiting:
+                return
+        now = utcnow()
+        conn.execute(
+            insert(t.outbox).values(
+                destination=destination, kind=kind, lead_id=lead_id, payload=payload or {},
+                status="pending", attempts=0, next_attempt_at=now, created_at=now,
+            )
+        )
+
+    def claim_due(self, conn: Connection, destination: str, kind: str, limit: int, now: datetime, lease: timedelta) -> list[dict[str, Any]]:
+        """Due outbox rows, leased for ``lease`` (a crash mid-delivery makes them due again)."""
+        stmt = self._locked(
+            select(t.outbox)
+            .where(
+                t.outbox.c.status == "pending", t.outbox.c.destination == destination,
+                t.outbox.c.kind == kind, t.outbox.c.next_attempt_at <= now,
+            )
+            .order_by(t.outbox.c.next_attempt_at, t.outbox.c.id)
+            .limit(limit)
+        )
+        rows = [dict(r) for r in conn.execute(stmt).mappings()]
+        if rows:
+            conn.execute(
+                update(t.outbox).where(t.outbox.c.id.in_([r["id"] for r in rows])).values(next_attempt_at=now + lease)
+            )
+        return rows
+
+    def delivered(self, conn: Connection, outbox_ids: list[int]) -> None:
+        if outbox_ids:
+            conn.execute(
+                update(t.outbox).where(t.outbox.c.id.in_(outbox_ids)).values(status="done", delivered_at=utcnow(), last_error=None)
+            )
+
+    def retry_later(self, conn: Connection, outbox_id: int, attempts: int, when: datetime, error: str) -> None:
+        conn.execute(
+            update(t.outbox).where(t.outbox.c.id == outbox_id).values(attempts=attempts, next_attempt_at=when, last_error=error)
+        )
+
+    def dead_letter(self, conn: Connection, row: dict[str, Any], attempts: int, error: str) -> None:
+        conn.execute(update(t.outbox).where(t.outbox.c.id == row["id"]).values(status="dead", attempts=attempts, last_error=error))
+        conn.execute(
+            insert(t.dead_letters).values(
+                outbox_id=row["id"], destination=row["destination"], kind=row["kind"], lead_id=row["lead_id"],
+                error=error, attempts=attempts, created_at=utcnow(), status="open",
+            )
+        )
+
+    def dead_letters(self, conn: Connection, status: str = "open", limit: int = 100) -> list[dict[str, Any]]:
+        stmt = select(t.dead_letters).where(t.dead_letters.c.status == status).order_by(t.dead_letters.c.id).limit(limit)
+        return [dict(r) for r in conn.execute(stmt).mappings()]
+
+    def replay_dead_letters(self, conn: Connection, ids: list[int] | None = None) -> int:
+        """Put dead-lettered deliveries back in the outbox; ``None`` replays all open ones."""
+        stmt = select(t.dead_letters).where(t.dead_letters.c.status == "open")
+        if ids is not None:
+            stmt = stmt.where(t.dead_letters.c.id.in_(ids))
+        rows = list(conn.execute(stmt).mappings())
+        now = utcnow()
+        for r in rows:
+            conn.execute(update(t.outbox).where(t.outbox.c.id == r["outbox_id"]).values(
+                status="pending", attempts=0, next_attempt_at=now, last_error=None))
+            conn.execute(update(t.dead_letters).where(t.dead_letters.c.id == r["id"]).values(status="replayed", replayed_at=now))
+        return len(rows)
+
+    def outbox_counts(self, conn: Connection) -> dict[tuple[str, str], int]:
+        stmt = select(t.outbox.c.destination, t.outbox.c.status, func.count()).group_by(t.outbox.c.destination, t.outbox.c.status)
+        return {(d, s): n for d, s, n in conn.execute(stmt)}
+
+    def lead_destinations(self, conn: Connection, lead_id: str) -> list[str]:
+        stmt = select(t.outbox.c.destination).where(t.outbox.c.lead_id == lead_id, t.outbox.c.kind == "lead").distinct()
+        return sorted(r[0] for r in conn.execute(stmt))
+
+    # -- audit and outcomes ------------------------------------------------------------------
+    def audit(self, conn: Connection, entries: list[dict[str, Any]]) -> None:
+        if entries:
+            now = utcnow()
+            conn.execute(insert(t.audit), [{"at": now, "actor": "hub", "details": {}, **e} for e in entries])
+
+    def audit_trail(self, conn: Connection, lead_id: str) -> list[dict[str, Any]]:
+        stmt = select(t.audit).where(t.audit.c.lead_id == lead_id).order_by(t.audit.c.id)
+        return [dict(r) for r in conn.execute(stmt).mappings()]
+
+    def add_outcome(self, conn: Connection, lead_id: str, status: str, reason: str, amount: float | None, at: datetime, reported_by: str) -> None:
+        conn.execute(insert(t.outcomes).values(lead_id=lead_id, status=status, reason=reason, amount=amount, at=at, reported_by=reported_by))
+
+    def outcomes_of(self, conn: Connection, lead_id: str) -> list[dict[str, Any]]:
+        return [dict(r) for r in conn.execute(select(t.outcomes).where(t.outcomes.c.lead_id == lead_id).order_by(t.outcomes.c.id)).mappings()]
+
+    # -- counters and reviews ----------------------------------------------------------------
+    def rotate(self, conn: Connection, name: str, n: int) -> int:
+        """Next position 0..n-1 of a persisted round-robin counter."""
+        if n <= 0:
+            raise ValueError("cannot rotate over nothing")
+        _insert = _insert_ignore(conn, t.counters, ["name"])
+        conn.execute(_insert, [{"name": name, "value": 0}])
+        conn.execute(update(t.counters).where(t.counters.c.name == name).values(value=t.counters.c.value + 1))
+        value = conn.execute(select(t.counters.c.value).where(t.counters.c.name == name)).scalar_one()
+        return int(value - 1) % n
+
+    def add_match_review(self, conn: Connection, lead_id: str, account_id: str, candidate_id: str, score: float, reason: str) -> None:
+        conn.execute(insert(t.match_reviews).values(
+            lead_id=lead_id, account_id=account_id, candidate_id=candidate_id, score=score,
+            reason=reason, status="open", created_at=utcnow()))
+
+    def counts(self, conn: Connection) -> dict[str, int]:
+        def n(table: t.Table, *where: Any) -> int:
+            return int(conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one())
+
+        return {
+            "inbox_pending": n(t.inbox, t.inbox.c.status == "pending"),
+            "inbox_total": n(t.inbox),
+            "quarantine_open": n(t.quarantine, t.quarantine.c.status == "open"),
+            "dead_letters_open": n(t.dead_letters, t.dead_letters.c.status == "open"),
+            "outbox_pending": n(t.outbox, t.outbox.c.status == "pending"),
+            "leads": n(t.leads),
+            "accounts": n(t.accounts),
+            "match_reviews_open": n(t.match_reviews, t.match_reviews.c.status == "open"),
+        }
