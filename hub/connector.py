@@ -141,8 +141,13 @@ class Connector(ABC):
         raise NotImplementedError(f"{self.name} does not accept outcomes")
 
     # -- inbound HTTP --------------------------------------------------------------------------
-    def http_routes(self, intake: Any) -> APIRouter | None:
-        """Routes mounted in the daemon's web app; ``intake`` commits records durably."""
+    def http_routes(self, hub: Any) -> APIRouter | None:
+        """Routes mounted in the daemon's web app.
+
+        ``hub`` is the running :class:`hub.runtime.Hub`: commit inbound records with
+        ``hub.intake.submit(records)`` (answer 202 only after it returns); read what a status page
+        needs through ``hub.store`` and ``hub.engine`` (never write leads directly).
+        """
         return None
 
     # -- health --------------------------------------------------------------------------------

@@ -161,6 +161,26 @@ class Store:
         stmt = select(t.quarantine).where(t.quarantine.c.status == status).order_by(t.quarantine.c.id).limit(limit)
         return [dict(r) for r in conn.execute(stmt).mappings()]
 
+    def replay_quarantine(self, conn: Connection, ids: list[int] | None = None) -> tuple[int, list[int]]:
+        """Put quarantined records back in the inbox to be processed again.
+
+        :returns: how many were replayed, and the ids that cannot be (input that never became a
+            record, e.g. a CSV row with the wrong number of columns: fix the file and import it).
+        """
+        stmt = select(t.quarantine).where(t.quarantine.c.status == "open")
+        if ids is not None:
+            stmt = stmt.where(t.quarantine.c.id.in_(ids))
+        replayed, skipped = 0, []
+        now = utcnow()
+        for row in conn.execute(stmt).mappings().all():
+            if row["inbox_id"] is None:
+                skipped.append(row["id"])
+                continue
+            conn.execute(update(t.inbox).where(t.inbox.c.id == row["inbox_id"]).values(status="pending", lead_id=None))
+            conn.execute(update(t.quarantine).where(t.quarantine.c.id == row["id"]).values(status="replayed", resolved_at=now))
+            replayed += 1
+        return replayed, skipped
+
     # -- accounts ----------------------------------------------------------------------------
     def candidates(self, conn: Connection, keys: list[MatchKey], limit: int = 50) -> list[AccountCandidate]:
         if not keys:

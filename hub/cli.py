@@ -1,0 +1,484 @@
+"""The ``leadhub`` command line (typer + rich). ``--json`` wherever a script would read the output."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from hub.config import HubConfig, load_config
+from hub.engine import BatchResult
+from hub.errors import ConfigError, HubError
+from hub.runtime import Hub, build_hub
+
+app = typer.Typer(help="LeadHub: capture, match, qualify, route and deliver sales leads.", no_args_is_help=True)
+leads_app = typer.Typer(help="Look at leads and why they went where they went.", no_args_is_help=True)
+quarantine_app = typer.Typer(help="Records that could not be processed, with the reason.", no_args_is_help=True)
+dead_app = typer.Typer(help="Deliveries that failed for good; replay them once the cause is fixed.", no_args_is_help=True)
+app.add_typer(leads_app, name="leads")
+app.add_typer(quarantine_app, name="quarantine")
+app.add_typer(dead_app, name="dead-letters")
+
+console = Console()
+err = Console(stderr=True)
+
+ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="hub.toml to use (default: ./hub.toml or $LEADHUB_CONFIG)")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+
+
+def _config(path: Path | None) -> HubConfig:
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        err.print(f"[red]configuration error:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+
+def _hub(path: Path | None) -> Hub:
+    try:
+        return build_hub(_config(path))
+    except HubError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+@app.callback()
+def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log more.")] = False) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+# -- init ------------------------------------------------------------------------------------
+@app.command()
+def init(
+    path: Annotated[Path, typer.Argument(help="Where to write the starter file.")] = Path("hub.toml"),
+    force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a starter hub.toml (SQLite, the sandbox CRMs, a JSONL destination, two owners)."""
+    if path.exists() and not force:
+        err.print(f"{path} exists; use --force to overwrite it")
+        raise typer.Exit(1)
+    from hub.starter import STARTER_TOML
+
+    path.write_text(STARTER_TOML, encoding="utf-8")
+    console.print(f"wrote {path}; next: [bold]leadhub check[/bold], then [bold]leadhub run[/bold]")
+
+
+# -- run / sync ------------------------------------------------------------------------------
+@app.command()
+def run(
+    config: ConfigOpt = None,
+    host: Annotated[str | None, typer.Option(help="Listen address (default from [server]).")] = None,
+    port: Annotated[int | None, typer.Option(help="Listen port (default from [server]).")] = None,
+    with_sandbox: Annotated[bool, typer.Option("--with-sandbox", help="Also serve the sandbox CRMs (demo / make run).")] = False,
+    sandbox_port: Annotated[int, typer.Option(help="Port of the sandbox CRMs.")] = 8765,
+) -> None:
+    """Run the daemon: web app (forms, partner API, /healthz, /metrics) plus the engine's workers."""
+    import uvicorn
+
+    from hub.web import create_app
+
+    sandbox = None
+    if with_sandbox:
+        from hub.sandbox.testing import SandboxServer
+
+        sandbox = SandboxServer(port=sandbox_port, seed=True)
+        sandbox.__enter__()
+        console.print(f"sandbox CRMs at {sandbox.url} (control API: {sandbox.url}/_sandbox/)")
+    hub = _hub(config)
+    cfg = hub.config.server
+    try:
+        console.print(f"LeadHub on http://{host or cfg.host}:{port or cfg.port} (Ctrl-C or SIGTERM to stop)")
+        uvicorn.run(create_app(hub), host=host or cfg.host, port=port or cfg.port, log_level="info",
+                    timeout_graceful_shutdown=20)
+    finally:
+        hub.close()
+        if sandbox is not None:
+            sandbox.__exit__(None, None, None)
+
+
+@app.command()
+def sync(
+    config: ConfigOpt = None,
+    once: Annotated[bool, typer.Option("--once", help="Pull, process and deliver what is pending, then exit.")] = True,
+    json_out: JsonOpt = False,
+) -> None:
+    """Pull, process and deliver everything pending, then exit (non-zero if anything dead-lettered)."""
+    hub = _hub(config)
+    try:
+        report = hub.sync_once()
+        with hub.store.engine.connect() as conn:
+            counts = hub.store.counts(conn)
+    finally:
+        hub.close()
+    data = {
+        "pulled": {k: vars(v) for k, v in report.pulled.items()},
+        "processed": vars(report.processed),
+        "delivered": vars(report.delivered),
+        "errors": report.errors,
+        "backlog": counts,
+    }
+    if json_out:
+        _print_json(data)
+    else:
+        p, d = report.processed, report.delivered
+        console.print(f"processed {p.processed} record(s): {p.leads_created} new lead(s), {p.leads_merged} merged, "
+                      f"{p.routed} routed, {p.outcomes} outcome(s), {p.quarantined} quarantined")
+        console.print(f"delivered {d.sent}, retrying {d.retried}, dead-lettered {d.dead} ({d.calls} call(s))")
+        for e in report.errors:
+            err.print(f"[red]{e}[/red]")
+    if report.delivered.dead or report.errors:
+        raise typer.Exit(1)
+
+
+# -- import ----------------------------------------------------------------------------------
+@app.command("import")
+def import_(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="CSV or JSON Lines file.")],
+    source: Annotated[str, typer.Option(help="Where these leads come from, e.g. tradeshow-2026.")],
+    stream: Annotated[str | None, typer.Option(help="Mapping stream of mappings/file.toml (default: by extension).")] = None,
+    process: Annotated[bool, typer.Option(help="Process the imported records right away.")] = True,
+    config: ConfigOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Import leads from a spreadsheet export; bad rows are quarantined with their line number."""
+    from connectors.file import import_file
+
+    hub = _hub(config)
+    try:
+        with file.open("rb") as fh:
+            total = max(sum(1 for _ in fh) - (0 if file.suffix.lower() in (".jsonl", ".ndjson") else 1), 0)
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=err, disable=json_out or not err.is_terminal) as progress:
+            task = progress.add_task(f"importing {file.name}", total=total)
+            report = import_file(file, hub.intake, source=source, stream=stream,
+                                 progress=lambda n: progress.update(task, completed=n))
+            processed = None
+            if process:
+                ptask = progress.add_task("processing", total=report.new)
+                processed = BatchResult()
+                done = 0
+                while True:
+                    got = hub.engine.process_batch(hub.config.pipeline.batch_size)
+                    if got.processed == 0:
+                        break
+                    processed.add(got)
+                    done += got.processed
+                    progress.update(ptask, completed=done)
+                hub.deliverer.deliver_due()
+    except ValueError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    finally:
+        hub.close()
+    data = {"rows": report.rows, "new": report.new, "quarantined": report.quarantined,
+            "processed": vars(processed) if processed else None}
+    if json_out:
+        _print_json(data)
+        return
+    console.print(f"{file.name}: {report.rows} row(s), {report.new} new, {report.quarantined} unreadable row(s) quarantined")
+    if processed:
+        console.print(f"processed {processed.processed}: {processed.leads_created} new lead(s), {processed.leads_merged} merged, "
+                      f"{processed.routed} routed, {processed.quarantined} quarantined")
+    if report.quarantined or (processed and processed.quarantined):
+        console.print("see why with [bold]leadhub quarantine list[/bold]")
+
+
+# -- status ----------------------------------------------------------------------------------
+@app.command()
+def status(config: ConfigOpt = None, json_out: JsonOpt = False) -> None:
+    """Connectors, cursors, backlog, quarantine and dead letters at a glance."""
+    hub = _hub(config)
+    try:
+        with hub.store.engine.connect() as conn:
+            counts = hub.store.counts(conn)
+            cursors = hub.store.all_cursors(conn)
+            outbox = hub.store.outbox_counts(conn)
+    finally:
+        hub.close()
+    conns = [{"name": n, "type": c.name, "capabilities": sorted(c.capabilities)} for n, c in hub.connectors.items()]
+    data = {"connectors": conns, "cursors": cursors, "backlog": counts,
+            "outbox": [{"destination": d, "status": s, "count": n} for (d, s), n in sorted(outbox.items())]}
+    if json_out:
+        _print_json(data)
+        return
+    t = Table(title="connectors")
+    for col in ("name", "type", "capabilities"):
+        t.add_column(col)
+    for c in conns:
+        t.add_row(c["name"], c["type"], ", ".join(c["capabilities"]))
+    console.print(t)
+    if cursors:
+        t = Table(title="cursors")
+        for col in ("connector", "stream", "value", "updated"):
+            t.add_column(col)
+        for c in cursors:
+            t.add_row(c["connector"], c["stream"], json.dumps(c["value"])[:60], str(c["updated_at"])[:19])
+        console.print(t)
+    t = Table(title="backlog")
+    t.add_column("queue")
+    t.add_column("rows", justify="right")
+    for k, v in counts.items():
+        t.add_row(k, str(v))
+    console.print(t)
+
+
+# -- leads -----------------------------------------------------------------------------------
+@leads_app.command("list")
+def leads_list(
+    config: ConfigOpt = None,
+    status_: Annotated[str | None, typer.Option("--status", help="Only leads in this status.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 50,
+    json_out: JsonOpt = False,
+) -> None:
+    """The newest leads."""
+    hub = _hub(config)
+    try:
+        with hub.store.engine.connect() as conn:
+            rows = hub.store.leads_page(conn, status=status_, limit=limit)
+    finally:
+        hub.close()
+    if json_out:
+        _print_json(rows)
+        return
+    t = Table()
+    for col in ("id", "account", "product", "status", "score", "owner", "created"):
+        t.add_column(col)
+    for r in rows:
+        t.add_row(r["id"], r["account_name"], r["product_line"], r["status"], str(r["score"]), r["owner_id"] or "-",
+                  str(r["created_at"])[:19])
+    console.print(t)
+
+
+def lead_details(hub: Hub, lead_id: str) -> dict[str, Any] | None:
+    with hub.store.engine.connect() as conn:
+        lead = hub.store.get_lead(conn, lead_id)
+        if lead is None:
+            return None
+        account = hub.store.get_account(conn, lead.account_id)
+        trail = hub.store.audit_trail(conn, lead_id)
+        outcomes = hub.store.outcomes_of(conn, lead_id)
+    return {"lead": lead.model_dump(mode="json"), "account": account.model_dump(mode="json") if account else None,
+            "audit": trail, "outcomes": outcomes}
+
+
+@leads_app.command("show")
+def leads_show(lead_id: str, config: ConfigOpt = None, json_out: JsonOpt = False) -> None:
+    """One lead with the audit trail that explains its match, score and route."""
+    hub = _hub(config)
+    try:
+        data = lead_details(hub, lead_id)
+    finally:
+        hub.close()
+    if data is None:
+        err.print(f"no lead {lead_id}; list leads with `leadhub leads list`")
+        raise typer.Exit(1)
+    if json_out:
+        _print_json(data)
+        return
+    lead, account = data["lead"], data["account"] or {}
+    console.print(f"[bold]{lead['id']}[/bold]  {account.get('name', '?')} / {lead['product_line']}")
+    console.print(f"status {lead['status']}, score {lead['score']}, owner {lead['owner_id'] or '-'}, "
+                  f"SLA due {lead['sla_due_at'] or '-'}")
+    for c in lead["contacts"]:
+        name = " ".join(x for x in (c.get("first_name"), c.get("last_name")) if x)
+        console.print(f"  contact: {name or '-'} <{c.get('email') or '-'}>")
+    for a in lead["activities"]:
+        console.print(f"  activity: {a['kind']} via {a['source']} at {str(a['at'])[:19]}")
+    console.print("[bold]why[/bold]")
+    for e in data["audit"]:
+        console.print(f"  {str(e['at'])[:19]}  {e['action']:<8} {e['reason']}")
+
+
+@leads_app.command("export")
+def leads_export(
+    config: ConfigOpt = None,
+    fmt: Annotated[str, typer.Option("--format", help="Only jsonl is supported.")] = "jsonl",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")] = None,
+) -> None:
+    """Every lead as JSON Lines (streamed)."""
+    if fmt != "jsonl":
+        err.print("only --format jsonl is supported")
+        raise typer.Exit(2)
+    hub = _hub(config)
+    out = output.open("w", encoding="utf-8") if output else sys.stdout
+    n = 0
+    try:
+        with hub.store.engine.connect() as conn:
+            for ids in hub.store.iter_lead_ids(conn):
+                for lead_id in ids:
+                    lead = hub.store.get_lead(conn, lead_id)
+                    if lead is not None:
+                        out.write(lead.model_dump_json() + "\n")
+                        n += 1
+    finally:
+        hub.close()
+        if output:
+            out.close()
+    if output:
+        console.print(f"wrote {n} lead(s) to {output}")
+
+
+# -- quarantine and dead letters -------------------------------------------------------------
+@quarantine_app.command("list")
+def quarantine_list(config: ConfigOpt = None, limit: int = 100, json_out: JsonOpt = False) -> None:
+    """Open quarantine entries with the reason each was kept."""
+    hub = _hub(config)
+    try:
+        with hub.store.engine.connect() as conn:
+            rows = hub.store.quarantined(conn, limit=limit)
+    finally:
+        hub.close()
+    if json_out:
+        _print_json(rows)
+        return
+    t = Table()
+    for col in ("id", "connector", "stream", "where", "reason"):
+        t.add_column(col)
+    for r in rows:
+        t.add_row(str(r["id"]), r["connector"], r["stream"], r["source_ref"], r["reason"])
+    console.print(t)
+    if rows:
+        console.print("fix the mapping or the source, then [bold]leadhub quarantine replay --all[/bold]")
+
+
+@quarantine_app.command("replay")
+def quarantine_replay(
+    ids: Annotated[list[int] | None, typer.Argument(help="Entry ids (see `quarantine list`).")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Replay every open entry.")] = False,
+    process: Annotated[bool, typer.Option(help="Process the replayed records right away.")] = True,
+    config: ConfigOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Send quarantined records through the pipeline again (after fixing the mapping or source)."""
+    if not ids and not all_:
+        err.print("name entry ids or use --all")
+        raise typer.Exit(2)
+    hub = _hub(config)
+    try:
+        with hub.store.engine.begin() as conn:
+            replayed, skipped = hub.store.replay_quarantine(conn, None if all_ else list(ids or []))
+        result = hub.process_pending() if process else None
+    finally:
+        hub.close()
+    data = {"replayed": replayed, "not_replayable": skipped, "processed": vars(result) if result else None}
+    if json_out:
+        _print_json(data)
+        return
+    console.print(f"replayed {replayed} record(s)")
+    if result:
+        console.print(f"processed {result.processed}: {result.quarantined} quarantined again")
+    if skipped:
+        console.print(f"entries {skipped} were unreadable input: fix the file and import it again")
+
+
+@dead_app.command("list")
+def dead_list(config: ConfigOpt = None, limit: int = 100, json_out: JsonOpt = False) -> None:
+    """Deliveries that failed for good, with the destination's error."""
+    hub = _hub(config)
+    try:
+        with hub.store.engine.connect() as conn:
+            rows = hub.store.dead_letters(conn, limit=limit)
+    finally:
+        hub.close()
+    if json_out:
+        _print_json(rows)
+        return
+    t = Table()
+    for col in ("id", "destination", "kind", "lead", "attempts", "error"):
+        t.add_column(col)
+    for r in rows:
+        t.add_row(str(r["id"]), r["destination"], r["kind"], r["lead_id"], str(r["attempts"]), r["error"])
+    console.print(t)
+
+
+@dead_app.command("replay")
+def dead_replay(
+    ids: Annotated[list[int] | None, typer.Argument(help="Dead letter ids (see `dead-letters list`).")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Replay every open dead letter.")] = False,
+    deliver: Annotated[bool, typer.Option(help="Deliver right away.")] = True,
+    config: ConfigOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Put dead-lettered deliveries back in the outbox."""
+    if not ids and not all_:
+        err.print("name dead letter ids or use --all")
+        raise typer.Exit(2)
+    hub = _hub(config)
+    try:
+        with hub.store.engine.begin() as conn:
+            n = hub.store.replay_dead_letters(conn, None if all_ else list(ids or []))
+        result = hub.deliverer.deliver_due() if deliver else None
+    finally:
+        hub.close()
+    if json_out:
+        _print_json({"replayed": n, "delivery": vars(result) if result else None})
+        return
+    console.print(f"replayed {n} delivery(ies)" + (f"; sent {result.sent}, dead again {result.dead}" if result else ""))
+
+
+# -- plugins / check -------------------------------------------------------------------------
+@app.command()
+def plugins(config: ConfigOpt = None) -> None:
+    """Every loaded plugin as JSON: name, version, hooks (and plugins that failed to load)."""
+    from hub.plugins import load_plugins
+
+    cfg = _config(config)
+    pm = load_plugins([cfg.resolve_path(d) for d in cfg.plugin_dirs])
+    _print_json({"plugins": pm.describe(), "problems": [vars(p) for p in pm.problems]})
+
+
+@app.command()
+def check(config: ConfigOpt = None, json_out: JsonOpt = False) -> None:
+    """Validate hub.toml and the mappings, then test every connector's connection."""
+    hub = _hub(config)
+    results = []
+    try:
+        for name, connector in hub.connectors.items():
+            try:
+                rep = connector.check()
+                results.append({"connector": name, "ok": rep.ok, "message": rep.message})
+            except Exception as exc:  # noqa: BLE001 - reported per connector
+                results.append({"connector": name, "ok": False, "message": f"{type(exc).__name__}: {exc}"})
+    finally:
+        hub.close()
+    problems = [vars(p) for p in hub.plugins.problems]
+    ok = all(r["ok"] for r in results)
+    if json_out:
+        _print_json({"config": "ok", "mappings": hub.mappings.connectors(), "connectors": results,
+                     "plugin_problems": problems, "ok": ok})
+    else:
+        console.print("[green]configuration and mappings are valid[/green]")
+        for r in results:
+            mark = "[green]ok[/green]" if r["ok"] else "[red]FAIL[/red]"
+            console.print(f"  {mark} {r['connector']}: {r['message']}")
+        for p in problems:
+            console.print(f"  [yellow]plugin {p['name']} skipped[/yellow]: {p['error']}")
+    if not ok:
+        raise typer.Exit(1)
+
+
+def _mount_optional() -> None:
+    try:
+        from hub.sandbox.cli import app as sandbox_app
+    except ImportError:  # the sandbox is optional tooling
+        return
+    app.add_typer(sandbox_app, name="sandbox", help="The local sandbox CRMs (Salesforce and HubSpot).")
+
+
+_mount_optional()
+
+
+def main() -> None:
+    app()
