@@ -60,10 +60,6 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "plugins.routing",
     "plugins.sla",
     "connectors.file",
-    "connectors.salesforce",
-    "connectors.hubspot",
-    "connectors.webform",
-    "connectors.partner",
 )
 
 

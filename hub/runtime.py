@@ -137,8 +137,6 @@ def build_connectors(config: HubConfig, plugins: HubPlugins, mappings: MappingSe
 def build_hub(config: HubConfig, *, extra_plugins: tuple[Any, ...] = (), migrate: bool = True) -> Hub:
     """Load plugins and mappings, open (and migrate) the store, instantiate connectors."""
     plugins = load_plugins([config.resolve_path(d) for d in config.plugin_dirs], extra=extra_plugins)
-    for problem in plugins.problems:
-        log.warning("plugin %s skipped: %s", problem.name, problem.error)
     mappings_dir = config.resolve_path(config.mappings_dir)
     if not mappings_dir.is_dir():
         bundled = Path(__file__).resolve().parent.parent / "mappings"
