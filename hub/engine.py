@@ -312,6 +312,12 @@ class Engine:
               owner_id=decision.owner_id, destinations=dests)
         for dest in dests:
             self.store.enqueue(conn, dest, "lead", lead.id)
+        # Whoever brought the lead hears that it reached an owner (first name only).
+        routed = Outcome(lead_id=lead.id, status=LeadStatus.ROUTED, reported_by="hub",
+                         reason=f"routed to {owner.first_name if owner else 'an owner'}")
+        for name in self._outcome_listeners(conn, lead, "hub", extra_sources=(lead.source_connector,)):
+            if name not in dests:
+                self.store.enqueue(conn, name, "outcome", lead.id, routed.model_dump(mode="json"))
         return decision
 
     def _destinations(self, decision: RouteDecision, owner: Owner | None) -> list[str]:
@@ -359,8 +365,11 @@ class Engine:
             events.outcomes.append((lead, outcome))
         return True
 
-    def _outcome_listeners(self, conn: Connection, lead: Lead, reporter: str) -> list[str]:
+    def _outcome_listeners(
+        self, conn: Connection, lead: Lead, reporter: str, extra_sources: tuple[str, ...] = ()
+    ) -> list[str]:
         names = set(self.store.lead_sources(conn, lead.id)) | set(self.store.lead_destinations(conn, lead.id))
+        names |= {n for n in extra_sources if n}
         return sorted(
             n for n in names
             if n != reporter and n in self.connectors and self.connectors[n].supports(Capability.PUSH_OUTCOMES)
