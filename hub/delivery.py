@@ -44,7 +44,7 @@ class Backoff:
     """When to try an outbox row again: exponential with jitter, via tenacity's wait strategy."""
 
     def __init__(self, initial: float, maximum: float) -> None:
-        self._wait = wait_exponential_jitter(initial=initial, max=maximum, jitter=initial)
+        self._wait = wait_exponential_jitter(multiplier=initial, max=maximum, jitter=initial)
 
     def delay(self, attempt: int, retry_after: float | None = None) -> float:
         state = RetryCallState(retry_object=None, fn=None, args=(), kwargs={})  # type: ignore[arg-type]

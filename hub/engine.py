@@ -315,7 +315,7 @@ class Engine:
         # Whoever brought the lead hears that it reached an owner (first name only).
         routed = Outcome(lead_id=lead.id, status=LeadStatus.ROUTED, reported_by="hub",
                          reason=f"routed to {owner.first_name if owner else 'an owner'}")
-        for name in self._outcome_listeners(conn, lead, "hub", extra_sources=(lead.source_connector,)):
+        for name in self._outcome_listeners(conn, lead, "hub", extra_sources=(lead.activities[-1].source if lead.activities else lead.source_connector,)):
             if name not in dests:
                 self.store.enqueue(conn, name, "outcome", lead.id, routed.model_dump(mode="json"))
         return decision
@@ -409,13 +409,13 @@ class Engine:
                         lead.move_to(LeadStatus.ESCALATED)
                     lead.move_to(LeadStatus.NURTURE)
                     lead.owner_id = None
-                    entry("sla", f"clawed back to nurture: {action.reason}", action=str(action.kind))
+                    entry("sla", f"clawed back to nurture: {action.reason}", sla_action=str(action.kind))
                 else:
                     if lead.status == LeadStatus.ROUTED and action.kind == SlaActionKind.ESCALATE:
                         lead.move_to(LeadStatus.ESCALATED)
                     lead.owner_id = action.owner_id or lead.owner_id
                     lead.sla_due_at = now + _minutes(self.settings.sla_minutes)
-                    entry("sla", f"{action.kind}: {action.reason}", action=str(action.kind), owner_id=lead.owner_id)
+                    entry("sla", f"{action.kind}: {action.reason}", sla_action=str(action.kind), owner_id=lead.owner_id)
                     for dest in self.store.lead_destinations(conn, lead.id):
                         self.store.enqueue(conn, dest, "lead", lead.id)
                 self.store.save_lead(conn, lead, new=False)

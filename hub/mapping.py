@@ -240,9 +240,11 @@ class StreamMapping:
         activity["source"] = f"{record.connector}:{record.stream}"
         activity["details"] = details
         top = parts[""]
-        return Inquiry(source=record, contact=parts["contact"], company=parts["company"], activity=activity,
-                       product_line=top.get("product_line", self.product_line),
-                       partner_id=top.get("partner_id"), source_ref=top.get("source_ref"))
+        return Inquiry.model_validate({
+            "source": record, "contact": parts["contact"], "company": parts["company"], "activity": activity,
+            "product_line": top.get("product_line", self.product_line),
+            "partner_id": top.get("partner_id"), "source_ref": top.get("source_ref"),
+        })
 
     def _invalid(self, exc: ValidationError) -> InvalidRecord:
         error = exc.errors()[0]
@@ -518,21 +520,21 @@ def _build_stream(path: Path, lines: _Lines, connector: str, name: str, spec: An
     ignore = _option(spec, "ignore", list, [])
     if not all(isinstance(i, str) for i in ignore):
         raise _Problem("ignore must be a list of field names", key="ignore")
-    mapping = dict(
-        kind=kind, activity_kind=_option(spec, "activity_kind", str, None),
-        product_line=_option(spec, "product_line", str, "default"),
-        strict=_option(spec, "strict", bool, False), keep_unmapped=_option(spec, "keep_unmapped", bool, False),
-        ignore=frozenset(ignore), max_length=max_length,
-    )
+    activity_kind = _option(spec, "activity_kind", str, None)
+    options = {"product_line": _option(spec, "product_line", str, "default"),
+               "strict": _option(spec, "strict", bool, False),
+               "keep_unmapped": _option(spec, "keep_unmapped", bool, False)}
     inbound = outbound = None
     if "inbound" in spec:
-        inbound = _inbound_rules(lines, table, kind, mapping["activity_kind"], _table(spec, "inbound"))
+        inbound = _inbound_rules(lines, table, kind, activity_kind, _table(spec, "inbound"))
     if "outbound" in spec:
         outbound = _outbound_rules(lines, table, _table(spec, "outbound"))
     if inbound is None and outbound is None:
         raise _Problem("the stream maps nothing: add an [inbound] and/or [outbound] table")
-    return StreamMapping(connector=connector, name=name, file=path, inbound=inbound, outbound=outbound,
-                         **mapping)  # type: ignore[arg-type]
+    return StreamMapping(
+        connector=connector, name=name, file=path, kind=kind, activity_kind=activity_kind,
+        product_line=options["product_line"], strict=options["strict"], keep_unmapped=options["keep_unmapped"],
+        ignore=frozenset(ignore), max_length=max_length, inbound=inbound, outbound=outbound)
 
 
 def _option(spec: dict[str, Any], key: str, kind: type, default: Any) -> Any:

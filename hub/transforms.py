@@ -16,6 +16,7 @@ that ships with ``phonenumbers`` (every region's name in ~40 languages) plus a f
 from __future__ import annotations
 
 import functools
+import math
 import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
@@ -182,7 +183,7 @@ def _float(value: Any, _: Mapping[str, Any]) -> Any:
         number = float(text)
     except ValueError:
         raise TransformError(f"{_show(value)} is not a number") from None
-    if number != number or number in (float("inf"), float("-inf")):
+    if not math.isfinite(number):
         raise TransformError(f"{_show(value)} is not a finite number")
     return number
 
@@ -361,7 +362,7 @@ def _plain(fn: Transform) -> Factory:
     return factory
 
 
-def _needs(options: frozenset[str], make: Callable[[str | None], Transform]) -> Factory:
+def _needs(options: frozenset[str | None], make: Callable[[str | None], Transform]) -> Factory:
     def factory(option: str | None) -> Transform:
         if option not in options:
             raise ValueError(f"needs one of: {', '.join(sorted(o or '(none)' for o in options))}")

@@ -85,8 +85,8 @@ class Store:
             for r in records
         ]
         stmt = _insert_ignore(conn, t.inbox, ["connector", "stream", "external_id", "version"])
-        result = conn.execute(stmt, rows)
-        return max(result.rowcount, 0) if len(rows) > 1 else max(result.rowcount, 0)
+        # RETURNING counts what was really inserted (executemany rowcounts differ by driver).
+        return len(conn.execute(stmt.returning(t.inbox.c.id), rows).all())
 
     def claim_pending(self, conn: Connection, limit: int) -> list[InboxRow]:
         """Pending inbox rows, oldest first, locked for this transaction."""
