@@ -130,15 +130,21 @@ def test_int_and_float() -> None:
     assert run("int", "7.0") == 7
     assert run("float", "$1,200.50") == 1200.5
     assert run("float", 3) == 3.0
-    for spec, bad, message in [("int", "7.5", "whole number"), ("int", "many", "not a number"),
-                               ("float", "n/a", "not a number"), ("float", "nan", "finite"),
-                               ("int", True, "whole number")]:
+    for spec, bad, message in [
+        ("int", "7.5", "whole number"),
+        ("int", "many", "not a number"),
+        ("float", "n/a", "not a number"),
+        ("float", "nan", "finite"),
+        ("int", True, "whole number"),
+    ]:
         with pytest.raises(TransformError, match=message):
             run(spec, bad)
 
 
-@pytest.mark.parametrize(("given", "expected"), [("Yes", True), ("n", False), ("1", True), (0, False),
-                                                 ("checked", True), (False, False)])
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [("Yes", True), ("n", False), ("1", True), (0, False), ("checked", True), (False, False)],
+)
 def test_bool(given: Any, expected: bool) -> None:
     assert run("bool", given) is expected
 
@@ -186,9 +192,21 @@ def test_iso_and_epoch_ms_for_destinations() -> None:
 
 @pytest.mark.parametrize(
     ("given", "expected"),
-    [("DE", "DE"), ("de", "DE"), ("Germany", "DE"), ("Deutschland", "DE"), ("Allemagne", "DE"),
-     ("United States", "US"), ("USA", "US"), ("u.s.a.", "US"), ("UK", "GB"), ("United Kingdom", "GB"),
-     ("GBR", "GB"), ("  the netherlands ", "NL"), ("Japan", "JP")],
+    [
+        ("DE", "DE"),
+        ("de", "DE"),
+        ("Germany", "DE"),
+        ("Deutschland", "DE"),
+        ("Allemagne", "DE"),
+        ("United States", "US"),
+        ("USA", "US"),
+        ("u.s.a.", "US"),
+        ("UK", "GB"),
+        ("United Kingdom", "GB"),
+        ("GBR", "GB"),
+        ("  the netherlands ", "NL"),
+        ("Japan", "JP"),
+    ],
 )
 def test_country_to_iso_alpha2(given: str, expected: str) -> None:
     assert run("country", given) == expected

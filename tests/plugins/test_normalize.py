@@ -44,7 +44,10 @@ def test_builtin_plugin_applies_the_mapping(mappings: MappingSet) -> None:
 def test_builtin_plugin_reports_a_missing_mapping_with_what_to_do(mappings: MappingSet) -> None:
     with pytest.raises(InvalidRecord) as caught:
         plugins().normalize(record(stream="form:other"), mappings)
-    assert str(caught.value) == "no mapping for connector web stream form:other: add [streams.\"form:other\"] to mappings/web.toml"
+    assert (
+        str(caught.value)
+        == 'no mapping for connector web stream form:other: add [streams."form:other"] to mappings/web.toml'
+    )
     with pytest.raises(InvalidRecord, match="not a valid e-mail address"):
         plugins().normalize(record(email="ada@@acme"), mappings)
 
