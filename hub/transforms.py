@@ -66,8 +66,21 @@ def _upper(value: Any, _: Mapping[str, Any]) -> Any:
     return _text(value).upper()
 
 
+# Plain ASCII addresses (nearly all of them) are accepted by this strict pattern without the
+# full RFC parse; anything else goes to email-validator, which has the last word. The schema's
+# EmailStr validates again, so the fast path can never let an invalid address through.
+_PLAIN_EMAIL = re.compile(
+    r"[a-z0-9_%+-]+(?:\.[a-z0-9_%+-]+)*@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+([a-z]{2,63})")
+_SPECIAL_USE = frozenset(email_validator.SPECIAL_USE_DOMAIN_NAMES)
+
+
 def _email(value: Any, _: Mapping[str, Any]) -> Any:
     text = _text(value).strip()
+    lowered = text.lower()
+    plain = _PLAIN_EMAIL.fullmatch(lowered)
+    if (plain and len(lowered) <= 254 and lowered.index("@") <= 64 and plain.group(1) not in _SPECIAL_USE
+            and "xn--" not in lowered):  # punycode: the validator decodes it
+        return lowered
     try:
         # Syntax only: a DNS look-up per record would be slow and would reach the internet.
         checked = email_validator.validate_email(text, check_deliverability=False)
