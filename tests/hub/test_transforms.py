@@ -241,3 +241,23 @@ def test_long_values_are_cut_short_in_messages() -> None:
     with pytest.raises(TransformError) as caught:
         run("email", "x" * 5000)
     assert len(str(caught.value)) < 200
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["a@b.co", "a..b@x.com", ".a@x.com", "a.@x.com", "a@-x.com", "a@x-.com", "a@x.test", "a@localhost",
+     "A.B+tag@Sub.Example.COM", "x@123.com", "a@b.123", "o'neil@x.com", "ü@x.de", "a@b_c.com",
+     "a@xn--bcher-kva.example", "x" * 65 + "@acme.com", "a@" + "b" * 64 + ".com"],
+)
+def test_email_fast_path_agrees_with_email_validator(address: str) -> None:
+    import email_validator
+
+    try:
+        expected = email_validator.validate_email(address, check_deliverability=False).normalized.lower()
+    except email_validator.EmailNotValidError:
+        expected = None
+    try:
+        got = run("email", address)
+    except TransformError:
+        got = None
+    assert got == expected
