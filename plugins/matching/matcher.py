@@ -82,11 +82,20 @@ def match_account(inquiry: Inquiry, lookup: AccountLookup, settings: MatchingSet
 
     if not keys:
         return verdict(MatchOutcome.NEW, "nothing identifies a company (no name, domain, phone or e-mail)")
-    candidates = lookup.candidates(list(keys), limit=settings.candidate_limit)
+    # Strong keys first; the word keys (broad) only when those found no sure match: most
+    # inquiries are settled by a domain or an exact name in one small lookup.
+    strong = [k for k in keys if k.kind != "name_token"]
+    candidates = lookup.candidates(strong, limit=settings.candidate_limit) if strong else []
+    scored = [score_candidate(profile, c, settings) for c in candidates]
+    if len(strong) < len(keys) and not any(s.score >= settings.match_threshold for s in scored):
+        known = {c.account_id for c in candidates}
+        more = [c for c in lookup.candidates(list(keys), limit=settings.candidate_limit) if c.account_id not in known]
+        candidates += more
+        scored += [score_candidate(profile, c, settings) for c in more]
     if not candidates:
         shown = ", ".join(f"{k.kind} {k.value}" for k in keys if not k.kind.startswith("name_"))
         return verdict(MatchOutcome.NEW, f"no account shares a key ({shown}): new account")
-    ranked = _rank([score_candidate(profile, c, settings) for c in candidates])
+    ranked = _rank(scored)
     best = ranked[0]
     if best.score < settings.review_threshold:
         return verdict(

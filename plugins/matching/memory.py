@@ -21,7 +21,7 @@ _ROW_BITS = 22  # up to 4,194,304 accounts
 _HASH_MASK = (1 << (63 - _ROW_BITS)) - 1
 _KEY_SEP, _PART_SEP = "\x1e", "\x1f"
 #: A key shared by more accounts than this (a common name prefix) only contributes its first ones.
-MAX_POSTINGS_PER_KEY = 1000
+MAX_POSTINGS_PER_KEY = 300
 _MERGE_EVERY = 200_000
 
 

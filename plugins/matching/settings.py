@@ -5,7 +5,7 @@ Example::
     [matching]
     match_threshold = 0.9      # at or above: the inquiry joins the best account
     review_threshold = 0.75    # between the two: uncertain, a person decides (review queue)
-    candidate_limit = 50
+    candidate_limit = 20
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ class MatchingSettings(BaseModel):
     #: Below ``match_threshold`` but at least this: uncertain, sent to the review queue.
     review_threshold: float = Field(0.75, ge=0.0, le=1.0)
     #: How many candidates to ask the store for (the most keys shared first).
-    candidate_limit: int = Field(50, ge=1, le=1000)
+    candidate_limit: int = Field(20, ge=1, le=1000)
     #: Score taken off when both sides have a company domain and none agrees.
     domain_conflict_penalty: float = Field(0.15, ge=0.0, le=1.0)
     #: Score taken off when both sides have a country and they differ.
