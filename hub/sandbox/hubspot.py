@@ -7,7 +7,6 @@ create, 200 for update/upsert/read, 207 when a batch has per-input errors, 204 f
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -302,10 +301,6 @@ async def search(request: Request) -> Response:
     if not isinstance(body, dict):
         raise HsError(400, "VALIDATION_ERROR", "Send a search request object")
     return json_response(run_search(portal, otype, body))
-
-
-def _epoch_ms(moment: datetime) -> int:
-    return int(moment.astimezone(UTC).timestamp() * 1000)
 
 
 OBJECTS = "/crm/v3/objects/{object_type}"

@@ -1,0 +1,148 @@
+"""The front door of both CRM APIs: faults, bearer-token auth, rate limits, limit headers and
+API-call counting, in that order, for every ``/services/data/...`` and ``/crm/...`` request.
+
+A plain ASGI middleware (no per-request task or body buffering), so it costs little on the hot
+batch paths. The control API (``/_sandbox/...``) passes straight through.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import uuid
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from hub.sandbox.core import Sandbox
+from hub.sandbox.errors import SandboxHTTPError, SfError, hs_body
+from hub.sandbox.faults import FaultRule
+from hub.sandbox.http import dumps
+
+SF_PREFIX = "/services/data"
+HS_PREFIX = "/crm/"
+
+
+class DroppedConnection(Exception):
+    """Raised mid-response to make the server close the connection (fault kind ``drop``)."""
+
+
+def _system(path: str) -> str | None:
+    if path.startswith(SF_PREFIX):
+        return "salesforce"
+    if path.startswith(HS_PREFIX):
+        return "hubspot"
+    return None
+
+
+def _bearer(scope: Scope) -> str:
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            text = value.decode("latin-1")
+            return text[7:].strip() if text[:7].lower() == "bearer " else ""
+    return ""
+
+
+async def send_json(send: Send, status: int, body: Any, headers: dict[str, str]) -> None:
+    payload = dumps(body)
+    raw_headers = [(b"content-type", b"application/json;charset=UTF-8"),
+                   (b"content-length", str(len(payload)).encode())]
+    raw_headers += [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+    await send({"type": "http.response.body", "body": payload})
+
+
+def _unauthorized(system: str) -> SandboxHTTPError:
+    if system == "salesforce":
+        return SfError(401, "INVALID_SESSION_ID", "Session expired or invalid")
+    return SandboxHTTPError(401, hs_body(
+        "INVALID_AUTHENTICATION", "Authentication credentials not found. This API supports "
+        "OAuth 2.0 authentication and you can find more details at "
+        "https://developers.hubspot.com/docs/methods/auth/oauth-overview"))
+
+
+def fault_body(system: str, status: int) -> Any:
+    if system == "salesforce":
+        code = "SERVER_UNAVAILABLE" if status == 503 else "REQUEST_LIMIT_EXCEEDED" \
+            if status == 429 else "UNKNOWN_EXCEPTION"
+        return [{"errorCode": code, "message": f"An unexpected error occurred (injected fault, "
+                 f"HTTP {status}). Please include this ErrorId if you contact support: "
+                 f"{uuid.uuid4().int % 10**10}-{uuid.uuid4().int % 10**5} ({uuid.uuid4().int % 10**10})"}]
+    if status == 429:
+        return {"status": "error", "message": "You have reached your ten_secondly_rolling limit.",
+                "errorType": "RATE_LIMIT", "correlationId": str(uuid.uuid4()),
+                "policyName": "TEN_SECONDLY_ROLLING", "requestId": str(uuid.uuid4())}
+    category = "SERVICE_UNAVAILABLE" if status == 503 else "INTERNAL_ERROR"
+    return hs_body(category, f"internal error (injected fault, HTTP {status})")
+
+
+class Gate:
+    def __init__(self, app: ASGIApp, sandbox: Sandbox) -> None:
+        self.app = app
+        self.sandbox = sandbox
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        system = _system(scope["path"])
+        if system is None:
+            await self.app(scope, receive, send)
+            return
+        sandbox = self.sandbox
+        method, path = scope["method"], scope["path"]
+        status_seen = [0]
+        try:
+            fault = sandbox.faults.take(method, path)
+            if fault is not None:
+                status_seen[0] = await self._fault(system, fault, send)
+                return
+            error = self._admit(system, scope)
+            if error is not None:
+                status_seen[0] = error.status
+                await send_json(send, error.status, error.body, error.headers)
+                return
+            limit_headers = [(k.lower().encode(), v.encode()) for k, v in (
+                sandbox.limits.salesforce_headers() if system == "salesforce"
+                else sandbox.limits.hubspot_headers()).items()]
+
+            async def send_with_headers(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    status_seen[0] = message["status"]
+                    message["headers"] = list(message.get("headers", [])) + limit_headers
+                await send(message)
+
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", None) or path
+            sandbox.counters.record(system, f"{method} {template}", status_seen[0])
+
+    def _admit(self, system: str, scope: Scope) -> SandboxHTTPError | None:
+        settings = self.sandbox.settings
+        expected = settings.sf_token if system == "salesforce" else settings.hs_token
+        if not secrets.compare_digest(_bearer(scope).encode(), expected.encode()):
+            return _unauthorized(system)
+        if system == "salesforce":
+            return self.sandbox.limits.charge_salesforce()
+        return self.sandbox.limits.charge_hubspot(scope["path"].endswith("/search"))
+
+    async def _fault(self, system: str, fault: FaultRule, send: Send) -> int:
+        if fault.kind == "timeout":
+            try:
+                await asyncio.wait_for(self.sandbox.stopping.wait(), timeout=fault.delay)
+            except TimeoutError:
+                pass
+            await send_json(send, 504, fault_body(system, 504), {})
+            return 504
+        if fault.kind == "drop":
+            await send({"type": "http.response.start", "status": 200,
+                        "headers": [(b"content-type", b"application/json"),
+                                    (b"content-length", b"4096")]})
+            await send({"type": "http.response.body", "body": b'{"partial', "more_body": True})
+            raise DroppedConnection("injected fault: connection dropped mid-response")
+        headers = self.sandbox.limits.hubspot_headers() if system == "hubspot" else {}
+        if fault.status == 429:
+            headers["Retry-After"] = "1"
+        await send_json(send, fault.status, fault_body(system, fault.status), headers)
+        return fault.status
