@@ -42,7 +42,14 @@ from simple_salesforce.exceptions import (
     SalesforceRefusedRequest,
     SalesforceResourceNotFound,
 )
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential,
+    wait_random,
+)
 
 from connectors.salesforce.settings import SalesforceSettings, is_loopback
 from hub.errors import AuthError, ConnectorError, FatalAPIError, RateLimited, TransientError
@@ -214,8 +221,8 @@ class SalesforceClient:
 
     def _retrying(self) -> Retrying:
         s = self.settings
-        backoff = wait_exponential_jitter(initial=s.retry_initial_seconds, max=s.retry_max_seconds,
-                                          jitter=s.retry_initial_seconds)
+        backoff = wait_exponential(multiplier=s.retry_initial_seconds, max=s.retry_max_seconds) + wait_random(
+            0, s.retry_initial_seconds)
 
         def wait(state: RetryCallState) -> float:
             hint = getattr(self._local, "retry_after", None)
