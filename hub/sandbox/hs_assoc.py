@@ -193,7 +193,7 @@ async def list_page(request: Request) -> Response:
         links = [link for link in links if int(link[0]) > int(after)]
     page = links[:limit]
     body: dict[str, Any] = {"results": [
-        {"toObjectId": int(to_id), "associationTypes": [_spec_with_label(t) for t in sorted(types)]}
+        {"toObjectId": to_id, "associationTypes": [_spec_with_label(t) for t in sorted(types)]}
         for to_id, types in page]}
     if len(links) > limit:
         body["paging"] = {"next": {"after": page[-1][0]}}
@@ -229,7 +229,7 @@ async def batch_action(request: Request) -> Response:
             continue
         if action == "read":
             results.append({"from": {"id": from_id}, "to": [
-                {"toObjectId": int(to_id), "associationTypes": [_spec_with_label(t) for t in sorted(ts)]}
+                {"toObjectId": to_id, "associationTypes": [_spec_with_label(t) for t in sorted(ts)]}
                 for to_id, ts in sorted(targets(portal, from_type.name, from_id, to_type.name).items())]})
             continue
         if action == "archive":
