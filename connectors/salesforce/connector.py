@@ -28,7 +28,7 @@ from connectors.salesforce.outcomes import (
     converted_from_hub,
     reports_outcome,
 )
-from connectors.salesforce.pull import ObjectQuery, parse_stamp, pull_object, to_source_record
+from connectors.salesforce.pull import ObjectQuery, parse_stamp, pull_object, to_source_record, version_stamp
 from connectors.salesforce.push import WRITE_VERSION, LeadWriter
 from connectors.salesforce.settings import SalesforceSettings
 from hub.connector import Capability, Connector, DeliveryItem, HealthReport, Page, PushResult
@@ -189,7 +189,7 @@ class SalesforceConnector(Connector):
             return False
         try:
             written = parse_stamp(known_version[len(WRITE_VERSION):])
-            stamp = parse_stamp(record.version)
+            stamp = version_stamp(record.version)
         except ValueError:
             return False
         # The Date header has whole seconds: the write's stamp is before the next second.

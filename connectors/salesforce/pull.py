@@ -5,7 +5,12 @@ cursor of the stamp alone (``>``) loses records at a page boundary and ``>=`` re
 cursor here is the pair (stamp, Id) of the last record handed to the hub, plus the ids seen in the
 lookback window::
 
-    {"stamp": "2024-01-02T03:04:05.000+0000", "id": "00Q...", "seen": {"00Q...": stamp}, "backfill": false}
+    {"stamp": "2024-01-02T03:04:05.000+0000", "id": "00Q...", "seen": {"00Q...": version}, "backfill": false}
+
+A record's version is its SystemModstamp plus a short digest of its content
+(``2024-01-02T03:04:05.000+0000~1a2b3c4d5e6f``): two edits inside one stamp (whole seconds in some
+orgs' integrations and in the sandbox) are still two versions, and the same content read twice in
+the overlap is one.
 
 Each pull asks (via ``queryAll``, so deletions come too) for records with
 ``SystemModstamp >= stamp - lookback`` ordered by (SystemModstamp, Id). A record after the cursor
@@ -17,6 +22,8 @@ commits records and cursor together. All SOQL is built with ``format_soql``.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -40,6 +47,18 @@ def parse_stamp(text: str) -> datetime:
         value = value[:-2] + ":" + value[-2:]
     moment = datetime.fromisoformat(value)
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def record_version(record: dict[str, Any]) -> str:
+    """SystemModstamp ~ digest of the record's content (see the module docstring)."""
+    content = json.dumps(clean_payload(record), sort_keys=True, default=str, separators=(",", ":"))
+    digest = hashlib.blake2b(content.encode(), digest_size=6).hexdigest()
+    return f"{sf_stamp(parse_stamp(str(record['SystemModstamp'])))}~{digest}"
+
+
+def version_stamp(version: str) -> datetime:
+    """The SystemModstamp part of a version."""
+    return parse_stamp(version.split("~", 1)[0])
 
 
 def sf_stamp(moment: datetime) -> str:
@@ -73,25 +92,24 @@ class Cursor:
             return self._high - self.lookback
         return start
 
-    def is_new(self, stamp: str, record_id: str) -> bool:
+    def is_new(self, version: str, record_id: str) -> bool:
         """Hand this record on? False when this version was already handed on."""
-        moment = parse_stamp(stamp)
+        moment = version_stamp(version)
         if self._high is None or (moment, record_id) > (self._high, self.id):
             return True
-        return self.seen.get(record_id) != sf_stamp(moment)
+        return self.seen.get(record_id) != version
 
-    def advance(self, stamp: str, record_id: str) -> None:
-        moment = parse_stamp(stamp)
-        canonical = sf_stamp(moment)
+    def advance(self, version: str, record_id: str) -> None:
+        moment = version_stamp(version)
         if self._high is None or (moment, record_id) > (self._high, self.id):
-            self._high, self.stamp, self.id = moment, canonical, record_id
-        self.seen[record_id] = canonical
+            self._high, self.stamp, self.id = moment, sf_stamp(moment), record_id
+        self.seen[record_id] = version
 
     def prune(self) -> None:
         if self._high is None:
             return
         floor = self._high - self.lookback
-        kept = {i: s for i, s in self.seen.items() if parse_stamp(s) >= floor}
+        kept = {i: v for i, v in self.seen.items() if version_stamp(v) >= floor}
         if len(kept) > MAX_SEEN:
             kept = dict(sorted(kept.items(), key=lambda kv: kv[1])[-MAX_SEEN:])
         self.seen = kept
@@ -126,11 +144,12 @@ def clean_payload(record: dict[str, Any]) -> dict[str, Any]:
 def to_source_record(connector: str, stream: str, record: dict[str, Any], keep: tuple[str, ...] = ()) -> SourceRecord:
     """A pulled record as the hub's SourceRecord; a deleted one keeps only its ids and stamps."""
     stamp = str(record["SystemModstamp"])
+    version = record_version(record)
     payload = clean_payload(record)
     deleted = bool(record.get("IsDeleted"))
     if deleted:
         payload = {k: payload.get(k) for k in (*SYSTEM_FIELDS, *keep) if k in payload}
-    return SourceRecord(connector=connector, stream=stream, external_id=str(record["Id"]), version=stamp,
+    return SourceRecord(connector=connector, stream=stream, external_id=str(record["Id"]), version=version,
                         updated_at=parse_stamp(stamp), payload=payload, deleted=deleted)
 
 
@@ -156,9 +175,10 @@ def pull_object(
             raw, done = next(pages)
         except StopIteration:
             return
-        fresh = [r for r in raw if cursor.is_new(str(r["SystemModstamp"]), str(r["Id"]))]
-        for r in raw:
-            cursor.advance(str(r["SystemModstamp"]), str(r["Id"]))
+        versions = [record_version(r) for r in raw]
+        fresh = [r for r, v in zip(raw, versions, strict=True) if cursor.is_new(v, str(r["Id"]))]
+        for r, v in zip(raw, versions, strict=True):
+            cursor.advance(v, str(r["Id"]))
         if done:
             cursor.backfill = False
         cursor.prune()

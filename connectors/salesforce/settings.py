@@ -122,7 +122,14 @@ class SalesforceSettings(ConnectorSettings):
             raise ValueError("login_url is only for the loopback sandbox; for a real org set domain")
         return checked
 
-    @field_validator("external_id_field", "opportunity_external_id_field", "integration_user_id")
+    @field_validator("integration_user_id")
+    @classmethod
+    def _user_id(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"005[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?", value):
+            raise ValueError("integration_user_id is a User id: 005 and 12 or 15 more letters/digits")
+        return value
+
+    @field_validator("external_id_field", "opportunity_external_id_field")
     @classmethod
     def _field_name(cls, value: str | None) -> str | None:
         if value is not None and not FIELD_NAME.match(value):
