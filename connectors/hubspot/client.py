@@ -259,7 +259,7 @@ class HubSpotClient:
             stop=stop_after_attempt(self.settings.max_attempts),
             retry=retry_if_exception(_worth_retrying),
             # 429s wait in the budget (shared by every caller); other failures back off here.
-            wait=_wait_unless_rate_limited(wait_exponential_jitter(initial=0.2, max=10.0, jitter=0.5)),
+            wait=_wait_unless_rate_limited(wait_exponential_jitter(multiplier=0.2, max=10.0, jitter=0.5)),
             reraise=True,
         )
         for attempt in retrying:

@@ -111,16 +111,17 @@ class SearchScan:
                     break
             if exhausted:
                 return
-            if last_ts == start and (not progressed or len(last_ids) >= SEARCH_CAP - self.page_size):
+            if len(last_ids) >= SEARCH_CAP - self.page_size or (last_ts == start and not progressed):
                 # A whole query's worth of records in one millisecond: read it in id order.
-                yield from self._by_id(start, "")
-                inclusive, seen_at_start = False, set()
+                yield from self._by_id(last_ts, "", skip=last_ids)
+                start, inclusive, seen_at_start = last_ts, False, set()
                 continue
             # Slice: the next query starts at the last timestamp seen, skipping what was read there.
             start, inclusive, seen_at_start = last_ts, True, last_ids
 
-    def _by_id(self, ts: int, after_id: str) -> Iterator[Batch]:
-        """Every record modified at exactly ``ts`` with an id above ``after_id``, in id order."""
+    def _by_id(self, ts: int, after_id: str, skip: set[str] | None = None) -> Iterator[Batch]:
+        """Every record modified at exactly ``ts`` with an id above ``after_id``, in id order
+        (``skip``: ids already handed over)."""
         last_id = after_id
         while True:
             filters = [{"propertyName": self.modified, "operator": "EQ", "value": str(ts)}]
@@ -133,7 +134,8 @@ class SearchScan:
                 results = answer.get("results") or []
                 if results:
                     last_id = str(results[-1].get("id"))
-                    yield Batch(results, {"ts": ts, "id": last_id})
+                    fresh = [r for r in results if not skip or str(r.get("id")) not in skip]
+                    yield Batch(fresh, {"ts": ts, "id": last_id})
                 following = ((answer.get("paging") or {}).get("next") or {}).get("after")
                 if not following:
                     break

@@ -78,7 +78,7 @@ def _write_chunk(client: HubSpotClient, object_type: str, chunk: list[dict[str, 
             _write_chunk(client, object_type, chunk[:half], call, out)
             _write_chunk(client, object_type, chunk[half:], call, out)
             return
-        retryable = exc.status in (409, 423)
+        retryable = exc.status == 423  # locked: another write is in progress
         out.failed[key_of(chunk[0])] = (f"HubSpot refused this record: {describe_error(exc.body)}", retryable)
         return
     wanted = {key_of(i): i for i in chunk}
@@ -90,7 +90,8 @@ def _write_chunk(client: HubSpotClient, object_type: str, chunk: list[dict[str, 
     for error in answer.body.get("errors") or []:
         ids = [_key(i) for i in ((error.get("context") or {}).get("ids") or [])]
         message = f"HubSpot refused this record: {describe_error(error)}"
-        retryable = error.get("category") in ("CONFLICT", "RATE_LIMITS")
+        # A refused input stays refused (validation, a unique value taken): dead-letter it now.
+        retryable = error.get("category") in ("RATE_LIMITS", "INTERNAL_ERROR", "SERVICE_UNAVAILABLE")
         for key in ids:
             if key in wanted and key not in out.ok:
                 out.failed[key] = (message, retryable)
