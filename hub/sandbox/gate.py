@@ -142,7 +142,5 @@ class Gate:
             await send({"type": "http.response.body", "body": b'{"partial', "more_body": True})
             raise DroppedConnection("injected fault: connection dropped mid-response")
         headers = self.sandbox.limits.hubspot_headers() if system == "hubspot" else {}
-        if fault.status == 429:
-            headers["Retry-After"] = "1"
         await send_json(send, fault.status, fault_body(system, fault.status), headers)
         return fault.status

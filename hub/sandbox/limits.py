@@ -2,7 +2,8 @@
 
 HubSpot: a rolling ten-second window per app (``X-HubSpot-RateLimit-Max`` requests), a daily
 allowance, and search's own per-second limit; over a limit the answer is 429 with the documented
-``RATE_LIMIT`` body and a ``Retry-After`` hint. Salesforce: a daily allocation of API requests
+``RATE_LIMIT`` body and the ``X-HubSpot-RateLimit-*`` headers (no ``Retry-After``: HubSpot does not
+document one, and urllib3's default retry would silently sleep on it inside the client). Salesforce: a daily allocation of API requests
 reported in ``Sforce-Limit-Info``; past it every call is 403 ``REQUEST_LIMIT_EXCEEDED``. Every
 number can be changed at run time through the control API (a benchmark lifts them).
 """
@@ -140,7 +141,8 @@ class RateLimiter:
 
 
 def _rate_error(message: str, policy: str, wait: float, headers: dict[str, str]) -> HsError:
-    headers = {**headers, "Retry-After": str(max(1, math.ceil(wait)))}
+    # The wait is only shown to people reading the sandbox's own docs; clients read the headers.
+    headers = {**headers, "X-Sandbox-Window-Frees-In-Ms": str(max(1, math.ceil(wait * 1000)))}
     error = HsError(429, "RATE_LIMITS", message, headers=headers)
     error.body = {"status": "error", "message": message, "errorType": "RATE_LIMIT",
                   "correlationId": str(uuid.uuid4()), "policyName": policy,
