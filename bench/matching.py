@@ -256,7 +256,8 @@ def pseudopeople_set(n_cases: int) -> dict[str, Any]:
             continue
         book.add_account(f"emp_{employer_id}", str(names[employer_id]), country="US")
         account_rows.append({"unique_id": f"emp_{employer_id}", "name": normalize(str(names[employer_id]))})
-    sample = noisy.dropna(subset=["employer_name"]).sample(n=min(n_cases, len(noisy)), random_state=1)
+    named = noisy.dropna(subset=["employer_name"])
+    sample = named.sample(n=min(n_cases, len(named)), random_state=1)
     truth = [None if e in held_out else f"emp_{e}" for e in sample["employer_id"]]
     inquiries = [
         Inquiry(source=SourceRecord(connector="w2", stream="bench", external_id=str(i), payload={}),
