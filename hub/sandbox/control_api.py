@@ -8,6 +8,7 @@ a development tool meant to listen on loopback only.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, Field, ValidationError
@@ -17,7 +18,7 @@ from starlette.routing import Route
 
 from hub.sandbox import hs_assoc
 from hub.sandbox.core import Sandbox
-from hub.sandbox.errors import SandboxHTTPError
+from hub.sandbox.errors import RecordError, SandboxHTTPError
 from hub.sandbox.hs_portal import OBJECT_TYPES, hs_now
 from hub.sandbox.http import BodyError, json_response, read_json
 
@@ -136,8 +137,8 @@ async def lead_status(request: Request) -> Response:
     org = _sandbox(request).salesforce
     try:
         record = org.set_lead_status(request.path_params["lead_id"], body.status, body.owner_id)
-    except Exception as exc:  # RecordError from validation: say what is allowed
-        raise _as_control_error(exc) from None
+    except RecordError as exc:  # validation: the message says what is allowed
+        raise SandboxHTTPError(422, {"error": exc.message}) from None
     return json_response(org.render(org.objects["Lead"], record, "59.0"))
 
 
@@ -210,7 +211,7 @@ async def faults(request: Request) -> Response:
         try:
             rule = sandbox.faults.add(body.path, body.kind, body.status, body.count, body.method,
                                       body.delay)
-        except Exception as exc:  # re.error: a bad pattern
+        except re.error as exc:
             raise SandboxHTTPError(422, {"error": f"path is not a valid regular expression: "
                                                   f"{exc}"}) from None
         return json_response(rule.as_dict(), status=201)
@@ -243,12 +244,6 @@ async def save(request: Request) -> Response:
                                               "--persist PATH"})
     await saver.save_now()
     return json_response({"saved": str(saver.path)})
-
-
-def _as_control_error(exc: Exception) -> SandboxHTTPError:
-    if isinstance(exc, SandboxHTTPError):
-        return exc
-    return SandboxHTTPError(422, {"error": str(exc)})
 
 
 ROUTES = [

@@ -17,7 +17,14 @@ from hub.sandbox import hs_assoc
 from hub.sandbox.errors import HsError
 from hub.sandbox.hs_portal import HubSpotPortal, ObjectType, hs_now
 from hub.sandbox.hs_search import run_search
-from hub.sandbox.http import BodyError, empty_response, json_response, query_bool, query_list, read_json
+from hub.sandbox.http import (
+    BodyError,
+    empty_response,
+    json_response,
+    query_bool,
+    query_list,
+    read_json,
+)
 from hub.sandbox.state import Record
 
 BATCH_LIMIT = 100

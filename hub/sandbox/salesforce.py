@@ -13,9 +13,9 @@ from collections import OrderedDict
 from datetime import timedelta
 from typing import Any
 
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.convertors import Convertor, register_url_convertor
 from starlette.routing import Route
 
 from hub.sandbox import soql

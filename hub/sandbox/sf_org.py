@@ -16,7 +16,13 @@ from typing import Any
 
 from hub.sandbox.errors import RecordError, SfError
 from hub.sandbox.ids import normalize_sf_id, sf_id
-from hub.sandbox.sf_schema import NUMBER_TYPES, STAGE_PROBABILITY, FieldDef, ObjectDef, build_objects
+from hub.sandbox.sf_schema import (
+    NUMBER_TYPES,
+    STAGE_PROBABILITY,
+    FieldDef,
+    ObjectDef,
+    build_objects,
+)
 from hub.sandbox.state import Record, Table, index_key
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")

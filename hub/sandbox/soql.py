@@ -153,7 +153,7 @@ class Parser:
             query.where, query.conjuncts = self.condition()
         if self.accept("ORDER", "BY"):
             while True:
-                path, getter = self.field_path(self.take().text)
+                _, getter = self.field_path(self.take().text)
                 descending = self.accept("DESC")
                 if not descending:
                     self.accept("ASC")
@@ -429,7 +429,7 @@ def execute(org: SalesforceOrg, query: Query, include_deleted: bool) -> list[Rec
     for getter, descending, nulls_last in reversed(query.order):
         present = [r for r in matches if getter(r) is not None]
         missing = [r for r in matches if getter(r) is None]
-        present.sort(key=lambda r: _norm(getter(r)), reverse=descending)  # noqa: B023
+        present.sort(key=lambda r: _norm(getter(r)), reverse=descending)
         matches = present + missing if nulls_last else missing + present
     end = None if query.limit is None else query.offset + query.limit
     return matches[query.offset:end]
