@@ -66,8 +66,9 @@ class SearchScan:
     """Reads every object of one type modified in ``[low, high]``, in pages, past the search cap."""
 
     def __init__(self, client: HubSpotClient, object_type: str, properties: list[str], page_size: int,
-                 filters: list[dict[str, Any]] | None = None) -> None:
+                 filters: list[dict[str, Any]] | None = None, cap: int = SEARCH_CAP) -> None:
         self.client = client
+        self.cap = cap  # results one query may page through (HubSpot: 10,000)
         self.object_type = object_type
         self.modified = MODIFIED[object_type]
         self.properties = sorted(set(properties) | {self.modified, "hs_object_id"})
@@ -106,12 +107,12 @@ class SearchScan:
                 if not following:
                     break
                 after = int(following)
-                if after + self.page_size > SEARCH_CAP:
+                if after + self.page_size > self.cap:
                     exhausted = False
                     break
             if exhausted:
                 return
-            if len(last_ids) >= SEARCH_CAP - self.page_size or (last_ts == start and not progressed):
+            if len(last_ids) >= self.cap - self.page_size or (last_ts == start and not progressed):
                 # A whole query's worth of records in one millisecond: read it in id order.
                 yield from self._by_id(last_ts, "", skip=last_ids)
                 start, inclusive, seen_at_start = last_ts, False, set()
@@ -140,7 +141,7 @@ class SearchScan:
                 if not following:
                     break
                 after = int(following)
-                if after + self.page_size > SEARCH_CAP:
+                if after + self.page_size > self.cap:
                     done = False
                     break
             if done:
