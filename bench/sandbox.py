@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import threading
@@ -136,6 +137,7 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=20_000, help="records per endpoint")
     parser.add_argument("--clients", type=int, default=1, help="client threads per endpoint")
     args = parser.parse_args()
+    load_before = os.getloadavg()[0]
     with SandboxServer(subprocess=True, seed=False) as server:
         assert server.control is not None
         # Lift the rate limits: this measures throughput, not the limiter.
@@ -148,7 +150,9 @@ def main() -> None:
     target = 20_000
     result = {
         "benchmark": "sandbox", "target_records_per_second": target,
-        "machine": {"cpus": __import__("os").cpu_count(), "python": platform.python_version()},
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                    # Other work on the machine skews figures; the load says how much there was.
+                    "load_average_1m_before_after": [load_before, os.getloadavg()[0]]},
         "clients": args.clients,
         "real_client_libraries": [salesforce, hubspot],
         "server_capacity": capacity,
