@@ -36,6 +36,9 @@ from hub.errors import ConnectorError, FatalAPIError
 from hub.mapping import MappingSet
 from hub.schema import SourceRecord
 
+#: The server's Date header has whole seconds and servers cache it for up to a second, so the
+#: write's SystemModstamp can be up to ~2 s after the Date of the answer that confirmed it.
+ECHO_MARGIN = timedelta(seconds=2)
 #: The Lead field a conversion fills, per object a conversion creates.
 CONVERTED_FIELD = {"Contact": "ConvertedContactId", "Account": "ConvertedAccountId"}
 
@@ -192,8 +195,7 @@ class SalesforceConnector(Connector):
             stamp = version_stamp(record.version)
         except ValueError:
             return False
-        # The Date header has whole seconds: the write's stamp is before the next second.
-        return stamp < written + timedelta(seconds=1)
+        return stamp < written + ECHO_MARGIN
 
     # -- health --------------------------------------------------------------------------------
     def check(self) -> HealthReport:

@@ -76,7 +76,7 @@ class SalesforceSettings(ConnectorSettings):
     #: Lead (and Contact) field holding the hub's lead id: the upsert key.
     external_id_field: str = "LeadHub_Id__c"
     #: Opportunity field the org copies the hub's lead id into on conversion (a lead field
-    #: mapping); None: find the converted lead by ConvertedOpportunityId instead.
+    #: mapping); "" or None: find the converted lead by ConvertedOpportunityId instead.
     opportunity_external_id_field: str | None = "LeadHub_Id__c"
     #: Objects pulled as inquiries (records reps create in Salesforce).
     pull_streams: list[Literal["Lead", "Contact", "Account"]] = Field(
@@ -132,6 +132,8 @@ class SalesforceSettings(ConnectorSettings):
     @field_validator("external_id_field", "opportunity_external_id_field")
     @classmethod
     def _field_name(cls, value: str | None) -> str | None:
+        if value == "":
+            return None  # TOML has no null: "" switches an optional field off
         if value is not None and not FIELD_NAME.match(value):
             raise ValueError(f"{value!r} is not a Salesforce API name (letters, digits, _)")
         return value

@@ -146,7 +146,7 @@ def test_status_conversion_and_won_opportunity_are_outcomes(org: SandboxServer, 
 
 def test_opportunity_without_copied_id_is_traced_to_its_lead(org: SandboxServer, sf: Any, make_connector: Make) -> None:
     assert org.control is not None
-    connector = make_connector(opportunity_external_id_field=None)
+    connector = make_connector(opportunity_external_id_field="")
     [item] = routed_items(1)
     [pushed] = connector.push_leads([item])
     ids = org.control.convert_lead(str(pushed.external_id))
