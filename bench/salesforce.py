@@ -21,13 +21,14 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from connectors.salesforce import SalesforceConnector, SalesforceSettings  # noqa: E402
-from hub.connector import DeliveryItem  # noqa: E402
-from hub.decisions import Owner  # noqa: E402
-from hub.mapping import MappingSet, lead_view  # noqa: E402
-from hub.sandbox.testing import SandboxServer  # noqa: E402
-from hub.schema import Account, Contact, Lead, LeadStatus  # noqa: E402
-from simple_salesforce import format_external_id  # noqa: E402
+from simple_salesforce.format import format_external_id
+
+from connectors.salesforce import SalesforceConnector, SalesforceSettings
+from hub.connector import DeliveryItem
+from hub.decisions import Owner
+from hub.mapping import MappingSet, lead_view
+from hub.sandbox.testing import SandboxServer
+from hub.schema import Account, Contact, Lead, LeadStatus
 
 
 def make_items(count: int, owner: Owner, start: int = 0) -> list[DeliveryItem]:

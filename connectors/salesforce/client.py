@@ -21,18 +21,19 @@ For the loopback sandbox, which speaks plain http, an adapter rewrites ``https:/
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from urllib.parse import urlparse
 
 import requests
 from requests.adapters import HTTPAdapter
-from simple_salesforce import Salesforce
+from simple_salesforce.api import Salesforce
 from simple_salesforce.exceptions import (
     SalesforceAuthenticationFailed,
     SalesforceError,
@@ -200,7 +201,7 @@ class SalesforceClient:
         relogged = False
         while True:
             try:
-                return self._retrying()(self._attempt, fn)
+                return cast(T, self._retrying()(self._attempt, fn))
             except SalesforceExpiredSession:
                 if relogged or self.settings.login_mode() is None:
                     raise self._auth_failed("Salesforce answered 401: the session expired or was revoked") from None
@@ -276,8 +277,8 @@ class SalesforceClient:
             next_url = str(result["nextRecordsUrl"])
             if not next_url.startswith("/services/data/"):
                 raise FatalAPIError(f"{self.instance}: unexpected nextRecordsUrl from Salesforce; stopping the pull")
-            result = self.call("query_more", lambda sf: sf.query_more(next_url, identifier_is_url=True,
-                                                                      headers=headers, timeout=timeout))
+            result = self.call("query_more", functools.partial(_query_more, url=next_url, headers=headers,
+                                                               timeout=timeout))
 
     def restful(self, path: str, method: str = "GET", **kwargs: Any) -> Any:
         timeout = self.settings.request_timeout_seconds
@@ -286,6 +287,10 @@ class SalesforceClient:
 
     def close(self) -> None:
         self.session.close()
+
+
+def _query_more(sf: Salesforce, *, url: str, headers: dict[str, str], timeout: float) -> Any:
+    return sf.query_more(url, identifier_is_url=True, headers=headers, timeout=timeout)
 
 
 def _retry_after(value: str | None) -> float | None:

@@ -17,9 +17,9 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, ClassVar
 
-from simple_salesforce import format_soql
+from simple_salesforce.format import format_soql
 
 from connectors.salesforce.client import SalesforceClient
 from connectors.salesforce.outcomes import (
@@ -28,7 +28,13 @@ from connectors.salesforce.outcomes import (
     converted_from_hub,
     reports_outcome,
 )
-from connectors.salesforce.pull import ObjectQuery, parse_stamp, pull_object, to_source_record, version_stamp
+from connectors.salesforce.pull import (
+    ObjectQuery,
+    parse_stamp,
+    pull_object,
+    to_source_record,
+    version_stamp,
+)
 from connectors.salesforce.push import WRITE_VERSION, LeadWriter
 from connectors.salesforce.settings import SalesforceSettings
 from hub.connector import Capability, Connector, DeliveryItem, HealthReport, Page, PushResult
@@ -69,11 +75,11 @@ class SalesforceConnector(Connector):
     settings_model = SalesforceSettings
     capabilities = frozenset({Capability.PULL, Capability.PUSH_LEADS, Capability.PULL_OUTCOMES})
     batch_limit = 200
-    streams = ("Lead", "Contact", "Account")
+    streams: ClassVar[tuple[str, ...]] = ("Lead", "Contact", "Account")
 
     settings: SalesforceSettings
 
-    def __init__(self, instance: str, settings: SalesforceSettings, mappings: MappingSet | None = None) -> None:  # type: ignore[override]
+    def __init__(self, instance: str, settings: SalesforceSettings, mappings: MappingSet | None = None) -> None:
         super().__init__(instance, settings, mappings)
         self.streams = tuple(settings.pull_streams)  # type: ignore[misc]  # per instance, from settings
         self.client = SalesforceClient(settings, instance)

@@ -27,7 +27,11 @@ from hub.connector import ConnectorSettings
 
 #: An sObject field API name (standard or custom); checked because names go into SOQL verbatim.
 FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,79}$")
-OBJECT_NAMES = ("Lead", "Contact", "Account", "Opportunity")
+InquiryStream = Literal["Lead", "Contact", "Account"]
+
+
+def _all_inquiry_streams() -> list[InquiryStream]:
+    return ["Lead", "Contact", "Account"]
 
 
 def is_loopback(host: str | None) -> bool:
@@ -79,8 +83,7 @@ class SalesforceSettings(ConnectorSettings):
     #: mapping); "" or None: find the converted lead by ConvertedOpportunityId instead.
     opportunity_external_id_field: str | None = "LeadHub_Id__c"
     #: Objects pulled as inquiries (records reps create in Salesforce).
-    pull_streams: list[Literal["Lead", "Contact", "Account"]] = Field(
-        default_factory=lambda: ["Lead", "Contact", "Account"])
+    pull_streams: list[InquiryStream] = Field(default_factory=_all_inquiry_streams)
     #: Records per query page (Sforce-Query-Options batchSize, 200..2000).
     page_size: int = Field(2000, ge=200, le=2000)
     #: Re-read this many seconds before the cursor on every pull: catches records committed late

@@ -24,7 +24,7 @@ def mappings() -> MappingSet:
 
 
 @pytest.fixture
-def org(sandbox_reset: SandboxServer) -> SandboxServer:
+def org(sandbox_reset: SandboxServer) -> SandboxServer:  # noqa: F811 - the imported fixture
     """A freshly reset, seeded sandbox org."""
     return sandbox_reset
 
