@@ -113,9 +113,10 @@ class PortalBudget:
                 if len(self._sent) >= allowed:
                     wait = max(wait, self._sent[0] + self.interval - now)
                 elif self.remaining is not None and self.remaining <= self.limit - allowed:
-                    # Others use the portal too: leave them their share, one slot at a time.
-                    wait = max(wait, self.interval / self.limit)
-                    self.remaining = None  # the hint ages; the next answer tells us again
+                    # Others use the portal too: the fuller the window, the longer we leave it to
+                    # drain (a full one: one whole interval); the next answer tells us again.
+                    wait = max(wait, self.interval / (self.remaining + 1))
+                    self.remaining = None
                 if search and len(self._searches) >= max(1, int(self.search_per_second)):
                     wait = max(wait, self._searches[0] + 1.0 - now)
                 if wait <= 0:

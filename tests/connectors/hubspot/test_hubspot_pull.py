@@ -121,6 +121,8 @@ def test_a_millisecond_holding_more_than_a_query_is_read_in_id_order(
         portal: SandboxServer, make_connector: Callable[..., HubSpotConnector]) -> None:
     from connectors.hubspot.pull import SearchScan
 
+    assert portal.control is not None
+    portal.control.set_limits(hubspot_search_per_second=1_000)
     base = 1_650_000_000_000
     crowd = [insert_late(portal, "companies", {"name": f"Crowd {i}"}, base) for i in range(700)]
     after = [insert_late(portal, "companies", {"name": f"After {i}"}, base + 5) for i in range(30)]
