@@ -7,11 +7,10 @@ with the private-app token in ``LEADHUB_CONNECTORS__HUBSPOT__ACCESS_TOKEN``; map
 
 from __future__ import annotations
 
-from hub.connector import Connector
-from hub.plugins import hookimpl
-
 from connectors.hubspot.connector import HubSpotConnector
 from connectors.hubspot.settings import HubSpotSettings
+from hub.connector import Connector
+from hub.plugins import hookimpl
 
 __all__ = ["HubSpotConnector", "HubSpotSettings"]
 

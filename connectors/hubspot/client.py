@@ -43,9 +43,8 @@ import urllib3
 from hubspot import HubSpot
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
-from hub.errors import AuthError, FatalAPIError, RateLimited, TransientError
-
 from connectors.hubspot.settings import HubSpotSettings
+from hub.errors import AuthError, FatalAPIError, RateLimited, TransientError
 
 log = logging.getLogger(__name__)
 
@@ -331,7 +330,7 @@ class HubSpotClient:
             self.stats.retries += retries
 
 
-class _wait_unless_rate_limited:  # noqa: N801 - a tenacity wait strategy, named like tenacity's
+class _wait_unless_rate_limited:
     def __init__(self, fallback: Any) -> None:
         self.fallback = fallback
 

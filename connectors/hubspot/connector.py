@@ -19,16 +19,23 @@ import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from connectors.hubspot.client import SCOPES, HubSpotClient
+from connectors.hubspot.outcomes import OutcomeReader, OutcomeWriter, record_of
+from connectors.hubspot.pull import (
+    SearchScan,
+    archived,
+    associated,
+    now_ms,
+    read_objects,
+    to_ms,
+    window,
+)
+from connectors.hubspot.push import TYPE_NAME, LeadWriter
+from connectors.hubspot.settings import HubSpotSettings
 from hub.connector import Capability, Connector, DeliveryItem, HealthReport, Page, PushResult
 from hub.errors import ConfigError, ConnectorError
 from hub.mapping import MappingSet
 from hub.schema import SourceRecord
-
-from connectors.hubspot.client import SCOPES, HubSpotClient
-from connectors.hubspot.outcomes import OutcomeReader, OutcomeWriter, record_of
-from connectors.hubspot.pull import SearchScan, archived, associated, now_ms, read_objects, to_ms, window
-from connectors.hubspot.push import TYPE_NAME, LeadWriter
-from connectors.hubspot.settings import HubSpotSettings
 
 COMPANY_FIELDS = ["name", "domain", "website", "country", "industry", "numberofemployees", "phone"]
 

@@ -42,7 +42,7 @@ def to_ms(value: str | None) -> int | None:
     if text.isdigit():
         return int(text)
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(text)  # 3.11 reads the trailing Z
     except ValueError:
         return None
     if moment.tzinfo is None:

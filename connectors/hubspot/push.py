@@ -19,13 +19,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from hub.connector import DeliveryItem, PushResult
-from hub.mapping import MappingSet, lead_view
-from hub.schema import Contact
-
 from connectors.hubspot.client import HubSpotCallError, HubSpotClient, Response, describe_error
 from connectors.hubspot.pull import chunks
 from connectors.hubspot.settings import HubSpotSettings
+from hub.connector import DeliveryItem, PushResult
+from hub.mapping import MappingSet, lead_view
+from hub.schema import Contact
 
 log = logging.getLogger(__name__)
 TYPE_NAME = "hubspot"  # the mapping file: mappings/hubspot.toml

@@ -22,7 +22,7 @@ def mappings() -> MappingSet:
 
 
 @pytest.fixture
-def portal(sandbox_reset: SandboxServer) -> SandboxServer:
+def portal(sandbox_reset: SandboxServer) -> SandboxServer:  # noqa: F811 - the fixture, imported above
     """A freshly reset, seeded sandbox portal with its call counters at zero."""
     return sandbox_reset
 

@@ -69,7 +69,7 @@ def test_incremental_pull_through_the_hub(
 
 def test_lookback_catches_a_record_that_reached_search_late(
         portal: SandboxServer, make_connector: Callable[..., HubSpotConnector]) -> None:
-    records, cursor = pull_all(make_connector(lookback_seconds=60), "contacts", None)
+    _, cursor = pull_all(make_connector(lookback_seconds=60), "contacts", None)
     assert cursor is not None
     # Modified 5 s before the newest record we saw, visible to search only now.
     late = insert_late(portal, "contacts", {"email": "late@example.org", "lastname": "Late"},
