@@ -15,6 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from hub.errors import InvalidRecord
 from hub.store import partners as q
@@ -161,7 +162,8 @@ def portal_router(hub: Any, connector: PartnerConnector) -> APIRouter:
         errors: dict[str, str] = {}
         try:
             body = ReferralIn(**values)
-            receipt = service.submit(hub, connector.instance, partner, body, protection_days=settings.protection_days)
+            receipt = await run_in_threadpool(service.submit, hub, connector.instance, partner, body,
+                                              protection_days=settings.protection_days)
         except ValidationError as exc:
             for err in exc.errors():
                 errors.setdefault(str(err["loc"][0]) if err["loc"] else "form", err["msg"])

@@ -27,6 +27,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import EmailStr, TypeAdapter, ValidationError
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from hub.schema import SourceRecord
@@ -139,9 +140,10 @@ def form_router(hub: Any, connector: WebformConnector) -> APIRouter:
             SUBMISSIONS.labels(form_id, "invalid").inc()
             if any(fields.get(name) for name in _PERSON_FIELDS):
                 reason = "; ".join(f"{e['loc'][-1]}: {e['msg']}" for e in errors)
-                hub.intake.quarantine_raw(connector=connector.instance, stream=f"form:{form_id}", raw=fields,
-                                          reason=f"web form {form_id!r} refused: {reason}",
-                                          field=str(errors[0]["loc"][-1]))
+                # Off the event loop: a commit may wait for the SQLite write lock.
+                await run_in_threadpool(
+                    hub.intake.quarantine_raw, connector=connector.instance, stream=f"form:{form_id}", raw=fields,
+                    reason=f"web form {form_id!r} refused: {reason}", field=str(errors[0]["loc"][-1]))
             if wants_html(request):
                 return templates.TemplateResponse(
                     request, "result.html", {"title": "Please check the form", "errors": errors,
@@ -152,8 +154,8 @@ def form_router(hub: Any, connector: WebformConnector) -> APIRouter:
         if form.product_line:
             payload["product"] = form.product_line
         reference = uuid.uuid4().hex
-        hub.intake.submit([SourceRecord(connector=connector.instance, stream=f"form:{form_id}",
-                                        external_id=reference, payload=payload)])
+        await run_in_threadpool(hub.intake.submit, [SourceRecord(
+            connector=connector.instance, stream=f"form:{form_id}", external_id=reference, payload=payload)])
         SUBMISSIONS.labels(form_id, "accepted").inc()
         return _success(request, form, reference, cors)
 
