@@ -2,7 +2,7 @@
 
 A real uvicorn server on a free loopback port runs the app with its workers, so the referral is
 processed by the daemon's own processor. The outcome is recorded with ``hub.engine.record_outcome``
-(the outcome a CRM sync would report). Screenshots go to docs/img/.
+(the outcome a CRM sync would report). ``LEADHUB_SCREENSHOTS=1`` refreshes docs/img/.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from hub.web import create_app
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
+# Screenshots refresh docs/img/ only when asked (LEADHUB_SCREENSHOTS=1), so test runs leave the tree clean.
 DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
 
 pytestmark = pytest.mark.browser
@@ -70,15 +71,16 @@ def served(hub_factory: Callable[..., Hub], sqlite_url: str) -> Iterator[tuple[s
     thread.join(10)
 
 
-def test_portal_refer_follow_and_outcome(served: tuple[str, Hub]) -> None:
+def test_portal_refer_follow_and_outcome(served: tuple[str, Hub], tmp_path: Path) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     base, hub = served
+    shots = DOCS_IMG if os.environ.get("LEADHUB_SCREENSHOTS") else tmp_path
     key = keys.new_key()
     with hub.store.engine.begin() as conn:
         q.add_partner(conn, name="Acme Consulting", email="ops@acme.example", key_prefix=keys.prefix_of(key) or "",
                       key_hash=keys.hash_key(key))
-    DOCS_IMG.mkdir(parents=True, exist_ok=True)
+    shots.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 1100, "height": 760})
@@ -87,7 +89,7 @@ def test_portal_refer_follow_and_outcome(served: tuple[str, Hub]) -> None:
         page.get_by_role("button", name="Sign in").click()
         expect(page.get_by_role("alert")).to_contain_text("not valid")
         page.get_by_label("Your partner API key").fill(key)
-        page.screenshot(path=str(DOCS_IMG / "portal-sign-in.png"))
+        page.screenshot(path=str(shots / "portal-sign-in.png"))
         page.get_by_role("button", name="Sign in").click()
         expect(page.get_by_role("heading", name="My referrals")).to_be_visible()
 
@@ -101,7 +103,7 @@ def test_portal_refer_follow_and_outcome(served: tuple[str, Hub]) -> None:
         page.get_by_label("Contact first name").fill("Ann")
         page.get_by_label("What do they need?").fill("Wants analytics for 100 seats")
         page.get_by_label("Expected deal size").fill("50000")
-        page.screenshot(path=str(DOCS_IMG / "portal-refer.png"), full_page=True)
+        page.screenshot(path=str(shots / "portal-refer.png"), full_page=True)
         page.get_by_role("button", name="Submit referral").click()
         expect(page.get_by_role("heading", name="Globex")).to_be_visible()
 
@@ -119,12 +121,12 @@ def test_portal_refer_follow_and_outcome(served: tuple[str, Hub]) -> None:
         page.reload()
         expect(page.get_by_test_id("status")).to_have_text("won")
         expect(page.get_by_test_id("outcome")).to_contain_text("48,000.00")
-        page.screenshot(path=str(DOCS_IMG / "portal-timeline.png"), full_page=True)
+        page.screenshot(path=str(shots / "portal-timeline.png"), full_page=True)
 
         page.get_by_role("navigation").get_by_role("link", name="My referrals").click()
         expect(page.get_by_role("table")).to_contain_text("Globex")
         expect(page.get_by_test_id("status")).to_have_text("won")
-        page.screenshot(path=str(DOCS_IMG / "portal-referrals.png"), full_page=True)
+        page.screenshot(path=str(shots / "portal-referrals.png"), full_page=True)
 
         # A forged post without the session's CSRF token is refused.
         ctx = page.context
