@@ -470,15 +470,18 @@ def check(config: ConfigOpt = None, json_out: JsonOpt = False) -> None:
         raise typer.Exit(1)
 
 
-def _mount_optional() -> None:
-    try:
-        from hub.sandbox.cli import app as sandbox_app
-    except ImportError:  # the sandbox is optional tooling
-        return
+def _mount_subcommands() -> None:
+    from connectors.partner.cli import partners_app, referrals_app
+    from connectors.webform.cli import forms_app
+    from hub.sandbox.cli import app as sandbox_app
+
     app.add_typer(sandbox_app, name="sandbox", help="The local sandbox CRMs (Salesforce and HubSpot).")
+    app.add_typer(partners_app, name="partners", help="Partners who submit referrals, and their API keys.")
+    app.add_typer(referrals_app, name="referrals", help="Partner referrals; approve or reject channel conflicts.")
+    app.add_typer(forms_app, name="forms", help="Web forms declared in hub.toml, and their embed snippets.")
 
 
-_mount_optional()
+_mount_subcommands()
 
 
 def main() -> None:

@@ -60,6 +60,10 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "plugins.routing",
     "plugins.sla",
     "connectors.file",
+    "connectors.salesforce",
+    "connectors.hubspot",
+    "connectors.webform",
+    "connectors.partner",
 )
 
 

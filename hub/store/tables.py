@@ -289,3 +289,7 @@ match_reviews = Table(
     Column("decided_by", String(100)),
     Column("created_at", TS, nullable=False),
 )
+
+
+# Tables owned by the partner connector's store module register on the same metadata.
+import hub.store.partner_tables  # noqa: E402,F401
