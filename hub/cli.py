@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -42,8 +44,12 @@ def _config(path: Path | None) -> HubConfig:
 
 
 def _hub(path: Path | None) -> Hub:
+    return _hub_from(_config(path))
+
+
+def _hub_from(config: HubConfig) -> Hub:
     try:
-        return build_hub(_config(path))
+        return build_hub(config)
     except HubError as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
@@ -82,31 +88,75 @@ def run(
     config: ConfigOpt = None,
     host: Annotated[str | None, typer.Option(help="Listen address (default from [server]).")] = None,
     port: Annotated[int | None, typer.Option(help="Listen port (default from [server]).")] = None,
-    with_sandbox: Annotated[bool, typer.Option("--with-sandbox", help="Also serve the sandbox CRMs (demo / make run).")] = False,
-    sandbox_port: Annotated[int, typer.Option(help="Port of the sandbox CRMs.")] = 8765,
+    with_sandbox: Annotated[bool, typer.Option("--with-sandbox", help="Start the sandbox CRMs first (demo / make run).")] = False,
+    sandbox_port: Annotated[int, typer.Option(help="Port of the sandbox CRMs (with --with-sandbox).")] = 8765,
 ) -> None:
-    """Run the daemon: web app (forms, partner API, /healthz, /metrics) plus the engine's workers."""
+    """Run the daemon: web app (forms, partner API, /healthz, /metrics) plus the engine's workers.
+
+    SIGTERM or Ctrl-C stops intake, lets the workers finish the batch in hand, then exits 0.
+    """
     import uvicorn
 
+    from hub.starter import SandboxError, SandboxProcess
     from hub.web import create_app
 
-    sandbox = None
-    if with_sandbox:
-        from hub.sandbox.testing import SandboxServer
-
-        sandbox = SandboxServer(port=sandbox_port, seed=True)
-        sandbox.__enter__()
-        console.print(f"sandbox CRMs at {sandbox.url} (control API: {sandbox.url}/_sandbox/)")
-    hub = _hub(config)
-    cfg = hub.config.server
+    cfg = _config(config)
+    sandbox: SandboxProcess | None = None
+    stop_signal = _StopSignal()
     try:
-        console.print(f"LeadHub on http://{host or cfg.host}:{port or cfg.port} (Ctrl-C or SIGTERM to stop)")
-        uvicorn.run(create_app(hub), host=host or cfg.host, port=port or cfg.port, log_level="info",
-                    timeout_graceful_shutdown=20)
+        if with_sandbox:
+            sandbox = SandboxProcess(sandbox_port)
+            try:
+                sandbox.start()
+            except SandboxError as exc:
+                err.print(f"[red]error:[/red] {exc}")
+                raise typer.Exit(2) from None
+            for name in cfg.use_sandbox(sandbox.url):
+                console.print(f"connector {name} -> sandbox")
+            console.print(f"sandbox CRMs at {sandbox.url} (control API: {sandbox.url}/_sandbox/)")
+        hub = _hub_from(cfg)
+        server = cfg.server
+        listen_host, listen_port = host or server.host, server.port if port is None else port
+        try:
+            console.print(f"LeadHub on http://{listen_host}:{listen_port} (database {cfg.safe_database_url}; "
+                          "Ctrl-C or SIGTERM to stop)")
+            with stop_signal:
+                uvicorn.run(create_app(hub), host=listen_host, port=listen_port, log_level="info",
+                            timeout_graceful_shutdown=20)
+        finally:
+            hub.close()
     finally:
-        hub.close()
         if sandbox is not None:
-            sandbox.__exit__(None, None, None)
+            sandbox.stop()
+    if stop_signal.received:
+        console.print(f"stopped on {stop_signal.received}")
+
+
+class _StopSignal:
+    """Makes SIGTERM/SIGINT end ``run`` cleanly (exit 0, hub closed, sandbox stopped).
+
+    uvicorn shuts down gracefully on these signals and then re-raises the signal to the handler
+    that was installed before it; with the default handler, SIGTERM would kill the process
+    before the ``finally`` blocks close the hub and stop the sandbox. This handler only notes it.
+    """
+
+    def __init__(self) -> None:
+        self.received: str | None = None
+        self._saved: dict[int, Any] = {}
+
+    def _note(self, signum: int, _frame: Any) -> None:
+        self.received = signal.Signals(signum).name
+
+    def __enter__(self) -> _StopSignal:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                self._saved[sig] = signal.signal(sig, self._note)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self._saved.items():
+            signal.signal(sig, handler)
+        self._saved.clear()
 
 
 @app.command()

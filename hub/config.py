@@ -13,7 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from hub.decisions import Owner
@@ -78,15 +78,56 @@ class RoutingSettings(BaseModel):
     destinations: list[str] = Field(default_factory=list)
 
 
+def is_secret_key(key: str) -> bool:
+    """Setting names that hold secrets (tokens, passwords...): kept as ``SecretStr`` here."""
+    name = key.lower()
+    return name.endswith(_SECRET_SUFFIXES) or name in _SECRET_NAMES
+
+
+_SECRET_SUFFIXES = ("token", "secret", "password", "pepper")
+_SECRET_NAMES = frozenset({"session_id", "api_key", "private_key"})
+
+
+def _hide_secrets(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: SecretStr(v) if is_secret_key(str(k)) and isinstance(v, str) else _hide_secrets(v)
+                for k, v in value.items()}
+    return value
+
+
+def _reveal_secrets(value: Any) -> Any:
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    if isinstance(value, dict):
+        return {k: _reveal_secrets(v) for k, v in value.items()}
+    return value
+
+
 class ConnectorInstance(BaseModel):
-    """``[connectors.NAME]``: ``type`` picks the connector class; the rest is its settings."""
+    """``[connectors.NAME]``: ``type`` picks the connector class; the rest is its settings.
+
+    The rest is validated by the connector's own settings model when the hub is built. Until
+    then, values under secret-looking names (``*token``, ``*secret``, ``*password``,
+    ``session_id``...) are held as ``SecretStr``, at any depth, so printing or dumping the
+    configuration never shows them.
+    """
 
     model_config = ConfigDict(extra="allow")
 
     type: str
 
+    @model_validator(mode="before")
+    @classmethod
+    def _secrets_hidden(cls, data: Any) -> Any:
+        return _hide_secrets(data) if isinstance(data, dict) else data
+
     def settings_dict(self) -> dict[str, Any]:
-        return dict(self.model_extra or {})
+        """The settings as plain values, for the connector's settings model (which re-wraps them)."""
+        return dict(_reveal_secrets(dict(self.model_extra or {})))
+
+    def table(self) -> dict[str, Any]:
+        """``type`` plus the settings, secrets still wrapped."""
+        return {"type": self.type, **(self.model_extra or {})}
 
 
 class ServerSettings(_Section):
@@ -162,11 +203,44 @@ class HubConfig(BaseSettings):
     def sla(self) -> timedelta:
         return timedelta(minutes=self.routing.sla_minutes)
 
+    @property
+    def safe_database_url(self) -> str:
+        """The database URL with its password masked, for messages and ``leadhub status``."""
+        return display_url(self.database_url)
 
-def _format_error(exc: ValidationError, origin: str) -> str:
+    def use_sandbox(self, url: str | None = None) -> list[str]:
+        """Point loopback salesforce/hubspot connectors at the sandbox (``url``), with its tokens.
+
+        Connectors that name their own credentials, or a non-loopback URL, are left alone.
+        Returns the instance names that changed. See :func:`hub.starter.sandbox_credentials`.
+        """
+        from hub.starter import sandbox_credentials
+
+        tables = {name: spec.table() for name, spec in self.connectors.items()}
+        changed = sandbox_credentials(tables, url=url)
+        for name in changed:
+            self.connectors[name] = ConnectorInstance(**tables[name])
+        return changed
+
+
+def display_url(url: str) -> str:
+    """A database URL fit to print: the password replaced by ``***``."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(unparseable database URL)"
+
+
+def _format_error(exc: ValidationError, origin: str, hub_keys: frozenset[str] = frozenset()) -> str:
     lines = [f"{origin} is invalid:"]
     for err in exc.errors():
-        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        loc = [str(p) for p in err["loc"]]
+        if loc and loc[0] in hub_keys:
+            loc.insert(0, "hub")  # written under [hub] in the file
+        key = ".".join(loc) or "(top level)"
         msg = err["msg"]
         if err["type"] == "extra_forbidden":
             msg = "unknown key (check the spelling; see `leadhub init` for a starter file)"
@@ -182,6 +256,7 @@ def load_config(path: str | Path | None = None, *, overrides: dict[str, Any] | N
     chosen = path or os.environ.get(CONFIG_ENV)
     data: dict[str, Any] = {}
     origin = "configuration"
+    hub_keys: frozenset[str] = frozenset()
     if chosen is None and Path(DEFAULT_CONFIG_FILE).exists():
         chosen = DEFAULT_CONFIG_FILE
     if chosen is not None:
@@ -196,10 +271,14 @@ def load_config(path: str | Path | None = None, *, overrides: dict[str, Any] | N
         hub_table = data.pop("hub", {})
         if not isinstance(hub_table, dict):
             raise ConfigError(f"{file}: [hub] must be a table")
+        hub_keys = frozenset(hub_table)
         data = {**hub_table, **data, "source_path": str(file.resolve())}
     if overrides:
         data.update(overrides)
     try:
-        return HubConfig(**data)
+        config = HubConfig(**data)
     except ValidationError as exc:
-        raise ConfigError(_format_error(exc, origin)) from None
+        raise ConfigError(_format_error(exc, origin, hub_keys)) from None
+    # The sandbox's demo tokens for connectors aimed at a loopback sandbox without credentials.
+    config.use_sandbox()
+    return config
