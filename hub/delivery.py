@@ -126,6 +126,7 @@ class Deliverer:
         now = utcnow()
         with self.store.engine.begin() as conn:
             ok_ids = []
+            xref_rows: list[dict[str, Any]] = []
             for res in results:
                 row = rows.get(res.key)
                 if row is None or res.key in seen:
@@ -134,7 +135,8 @@ class Deliverer:
                 if res.ok:
                     ok_ids.append(res.key)
                     if res.external_id:
-                        self.store.set_xref(conn, "lead", name, res.external_id, row["lead_id"], res.version)
+                        xref_rows.append({"entity": "lead", "system": name, "external_id": res.external_id,
+                                          "hub_id": row["lead_id"], "version": res.version, "updated_at": now})
                     for entity, ext in res.xrefs.items():
                         if entity == "account":
                             lead = self.store.get_lead(conn, row["lead_id"], with_activities=False)
@@ -161,5 +163,6 @@ class Deliverer:
                     when = now + timedelta(seconds=self.backoff.delay(attempts))
                     self.store.retry_later(conn, key, attempts, when, "connector returned no result for this item")
                     out.retried += 1
+            self.store.upsert_xrefs(conn, xref_rows)
             self.store.delivered(conn, ok_ids)
         return out

@@ -2,26 +2,28 @@
 
 For every record of a batch::
 
-    echo? -> normalize -> (outcome report: apply it) | (inquiry: match account -> merge into the
-    open lead of (account, product line) or open one -> score -> nurture or qualify -> route ->
-    outbox rows) -> audit entries
+    deleted? -> echo? -> normalize -> (outcome report: apply it) | (inquiry: match account ->
+    merge into the open lead of (account, product line) or open one -> score -> nurture or
+    qualify -> route -> outbox rows) -> audit entries
 
-The batch's leads, audit entries, outbox rows and the inbox rows' new status commit together, so a
-crash anywhere leaves the batch pending and it is processed again, exactly once. Each record runs
-in a savepoint: a record that fails (bad input, a plugin bug) is quarantined with the reason and
-the rest of the batch goes on. Events (``hub_lead_routed``...) fire after the commit.
+Reads and writes go through a :class:`~hub.batch.BatchWork`: writes are buffered and flushed
+together at the end, so the batch's leads, audit entries, outbox rows and the inbox rows' new
+status commit in one transaction. A crash anywhere leaves the batch pending and it is processed
+again, exactly once. A record that fails (bad input, a plugin bug) is undone and quarantined with
+the reason; the rest of the batch goes on. If the flush itself fails, the batch is retried one
+record per transaction so the one bad record is isolated. Events fire after the commit.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection
 
+from hub.batch import BatchWork
 from hub.connector import Capability, Connector
 from hub.decisions import (
     AccountCandidate,
@@ -38,11 +40,13 @@ from hub.mapping import MappingSet
 from hub.plugins import HubPlugins
 from hub.schema import (
     Account,
+    IllegalTransition,
     Inquiry,
     Lead,
     LeadStatus,
     Outcome,
     OutcomeReport,
+    new_id,
     path_to,
     utcnow,
 )
@@ -62,6 +66,7 @@ class BatchResult:
     outcomes: int = 0
     quarantined: int = 0
     echoes: int = 0
+    deleted: int = 0
 
     def add(self, other: BatchResult) -> None:
         for name in self.__dataclass_fields__:
@@ -74,15 +79,21 @@ class _Events:
     outcomes: list[tuple[Lead, Outcome]] = field(default_factory=list)
     quarantined: list[tuple[str, str, str, dict[str, Any]]] = field(default_factory=list)
 
+    def mark(self) -> tuple[int, int, int]:
+        return len(self.routed), len(self.outcomes), len(self.quarantined)
+
+    def reset(self, mark: tuple[int, int, int]) -> None:
+        del self.routed[mark[0]:], self.outcomes[mark[1]:], self.quarantined[mark[2]:]
+
 
 class _Lookup:
-    """The store's account index bound to the batch's connection (``AccountLookup``)."""
+    """The account index as the matcher sees it (``AccountLookup``), including this batch's."""
 
-    def __init__(self, store: Store, conn: Connection) -> None:
-        self.store, self.conn = store, conn
+    def __init__(self, work: BatchWork) -> None:
+        self.work = work
 
     def candidates(self, keys: list[MatchKey], limit: int = 50) -> list[AccountCandidate]:
-        return self.store.candidates(self.conn, keys, limit)
+        return self.work.candidates(keys, limit)
 
 
 @dataclass
@@ -115,45 +126,81 @@ class Engine:
         self._owners_by_id = {o.id: o for o in owners}
         #: Connectors the hub writes to: records pulled from them may be the hub's own echo.
         self._echo_sources = {n for n, c in connectors.items() if c.supports(Capability.PUSH_LEADS)}
+        #: Instance name -> connector type name: mappings are per type (mappings/<type>.toml).
+        self._types = {n: c.name for n, c in connectors.items()}
 
     # -- batches -----------------------------------------------------------------------------
     def process_batch(self, limit: int) -> BatchResult:
         """Claim up to ``limit`` pending records and process them in one transaction."""
+        if limit <= 0:
+            return BatchResult()
+        try:
+            return self._run_batch(limit, one_by_one=False)
+        except Exception:  # noqa: BLE001 - the flush failed: isolate the record that broke it
+            log.exception("batch flush failed; retrying record by record")
+            total = BatchResult()
+            for _ in range(limit):
+                got = self._run_batch(1, one_by_one=True)
+                total.add(got)
+                if got.processed == 0:
+                    break
+            return total
+
+    def _run_batch(self, limit: int, *, one_by_one: bool) -> BatchResult:
         events = _Events()
         result = BatchResult()
         with self.store.engine.begin() as conn:
             rows = self.store.claim_pending(conn, limit)
             if not rows:
                 return result
-            finished: list[tuple[int, str, str | None]] = []
-            audit: list[dict[str, Any]] = []
-            lookup = _Lookup(self.store, conn)
-            for row in rows:
+            work = BatchWork(self.store, conn)
+            if one_by_one:
                 savepoint = conn.begin_nested()
-                mark = len(audit), len(events.routed), len(events.outcomes)
                 try:
-                    status, lead_id = self._process_record(conn, row, lookup, audit, events, result)
+                    self._run_records(work, rows, events, result)
+                    work.flush()
                     savepoint.commit()
-                except Exception as exc:  # noqa: BLE001 - quarantined with the reason, never dropped
+                except Exception as exc:  # noqa: BLE001 - this one record cannot be stored
                     savepoint.rollback()
-                    del audit[mark[0]:], events.routed[mark[1]:], events.outcomes[mark[2]:]
-                    reason, fld = _reason_of(exc)
-                    if not isinstance(exc, InvalidRecord):
-                        log.exception("record %s failed; quarantined", row.id)
-                    rec = row.record
-                    self.store.quarantine(
-                        conn, connector=rec.connector, stream=rec.stream, raw=rec.payload, reason=reason,
-                        field=fld, source_ref=rec.external_id, inbox_id=row.id,
-                    )
-                    events.quarantined.append((rec.connector, rec.stream, reason, {"inbox_id": row.id, "field": fld}))
-                    status, lead_id = "quarantined", None
-                    result.quarantined += 1
-                finished.append((row.id, status, lead_id))
-                result.processed += 1
-            self.store.audit(conn, audit)
-            self.store.finish_records(conn, finished)
+                    work = BatchWork(self.store, conn)
+                    events = _Events()
+                    result = BatchResult(processed=1)
+                    self._quarantine(work, rows[0], exc, events, result)
+                    work.flush()
+            else:
+                self._run_records(work, rows, events, result)
+                work.flush()
         self._fire(events)
         return result
+
+    def _run_records(self, work: BatchWork, rows: list[InboxRow], events: _Events, result: BatchResult) -> None:
+        lookup = _Lookup(work)
+        for row in rows:
+            work.begin_record()
+            mark = events.mark()
+            counts = BatchResult(**vars(result))
+            try:
+                status, lead_id = self._process_record(work, row, lookup, events, result)
+                work.commit_record()
+                work.finish(row.id, status, lead_id)
+            except Exception as exc:  # noqa: BLE001 - quarantined with the reason, never dropped
+                work.rollback_record()
+                events.reset(mark)
+                for name in counts.__dataclass_fields__:
+                    setattr(result, name, getattr(counts, name))
+                self._quarantine(work, row, exc, events, result)
+            result.processed += 1
+
+    def _quarantine(self, work: BatchWork, row: InboxRow, exc: Exception, events: _Events, result: BatchResult) -> None:
+        reason, fld = _reason_of(exc)
+        if not isinstance(exc, InvalidRecord | IllegalTransition):
+            log.error("record %s failed; quarantined: %s", row.id, reason, exc_info=exc)
+        rec = row.record
+        work.quarantine({"inbox_id": row.id, "connector": rec.connector, "stream": rec.stream, "raw": rec.payload,
+                         "reason": reason, "field": fld, "source_ref": rec.external_id})
+        work.finish(row.id, "quarantined", None)
+        events.quarantined.append((rec.connector, rec.stream, reason, {"inbox_id": row.id, "field": fld}))
+        result.quarantined += 1
 
     def _fire(self, events: _Events) -> None:
         for lead, decision in events.routed:
@@ -165,21 +212,19 @@ class Engine:
 
     # -- one record --------------------------------------------------------------------------
     def _process_record(
-        self, conn: Connection, row: InboxRow, lookup: _Lookup, audit: list[dict[str, Any]],
-        events: _Events, result: BatchResult,
+        self, work: BatchWork, row: InboxRow, lookup: _Lookup, events: _Events, result: BatchResult
     ) -> tuple[str, str | None]:
         rec = row.record
+        if rec.deleted:
+            return self._deleted(work, row, result)
         if rec.connector in self._echo_sources:
-            known = self.store.find_xref(conn, "lead", rec.connector, rec.external_id)
-            connector = self.connectors[rec.connector]
-            if known is not None and connector.is_echo(rec, known[1]):
+            known = work.find_xref("lead", rec.connector, rec.external_id)
+            if known is not None and self.connectors[rec.connector].is_echo(rec, known[1]):
                 result.echoes += 1
                 return "echo", known[0]
-        normalized = self.plugins.normalize(rec, self.mappings)
-        if normalized is None:
-            raise InvalidRecord(f"no plugin could normalize {rec.connector}/{rec.stream} records")
+        normalized = self._normalize(rec)
         if isinstance(normalized, OutcomeReport):
-            lead = self._resolve_lead(conn, rec.connector, normalized.lead_ref)
+            lead = self._resolve_lead(work, rec.connector, normalized.lead_ref)
             if lead is None:
                 raise InvalidRecord(
                     f"outcome for unknown lead {normalized.lead_ref!r} from {rec.connector}: "
@@ -187,18 +232,42 @@ class Engine:
                 )
             outcome = Outcome(lead_id=lead.id, status=normalized.status, reason=normalized.reason,
                               amount=normalized.amount, reported_by=rec.connector)
-            if self.apply_outcome(conn, lead, outcome, audit, events):
+            if self._apply_outcome(work, lead, outcome, events):
                 result.outcomes += 1
             return "done", lead.id
-        return self._process_inquiry(conn, row, normalized, lookup, audit, events, result)
+        return self._process_inquiry(work, row, normalized, lookup, events, result)
 
-    def _resolve_lead(self, conn: Connection, system: str, ref: str) -> Lead | None:
+    def _normalize(self, rec: Any) -> Inquiry | OutcomeReport:
+        type_name = self._types.get(rec.connector, rec.connector)
+        view = rec if type_name == rec.connector else rec.model_copy(update={"connector": type_name})
+        normalized = self.plugins.normalize(view, self.mappings)
+        if normalized is None:
+            raise InvalidRecord(f"no plugin could normalize {rec.connector}/{rec.stream} records")
+        if view is not rec:
+            normalized = normalized.model_copy(update={"source": rec})
+        return normalized
+
+    def _deleted(self, work: BatchWork, row: InboxRow, result: BatchResult) -> tuple[str, str | None]:
+        """A record deleted at its source: forget the cross-reference; the lead itself stays."""
+        rec = row.record
+        result.deleted += 1
+        known = work.find_xref("lead", rec.connector, rec.external_id)
+        if known is None:
+            return "deleted", None
+        work.delete_xref("lead", rec.connector, rec.external_id)
+        lead = work.lead(known[0])
+        work.audit([{"lead_id": known[0], "account_id": lead.account_id if lead else None, "action": "source",
+                     "reason": f"{rec.stream} {rec.external_id} was deleted in {rec.connector}; "
+                               "the lead stays in the hub (its history is kept)"}])
+        return "deleted", known[0]
+
+    def _resolve_lead(self, work: BatchWork, system: str, ref: str) -> Lead | None:
         if ref.startswith("lead_"):
-            lead = self.store.get_lead(conn, ref)
+            lead = work.lead(ref)
             if lead is not None:
                 return lead
-        found = self.store.find_xref(conn, "lead", system, ref)
-        return self.store.get_lead(conn, found[0]) if found else None
+        found = work.find_xref("lead", system, ref)
+        return work.lead(found[0]) if found else None
 
     def _match(self, inquiry: Inquiry, lookup: _Lookup) -> AccountMatch:
         match = self.plugins.match_account(inquiry, lookup)
@@ -209,60 +278,58 @@ class Engine:
                             new_account_domain=inquiry.company.domain)
 
     def _process_inquiry(
-        self, conn: Connection, row: InboxRow, inquiry: Inquiry, lookup: _Lookup,
-        audit: list[dict[str, Any]], events: _Events, result: BatchResult,
+        self, work: BatchWork, row: InboxRow, inquiry: Inquiry, lookup: _Lookup, events: _Events, result: BatchResult,
     ) -> tuple[str, str | None]:
         rec = inquiry.source
         match = self._match(inquiry, lookup)
         if match.outcome == MatchOutcome.MATCHED and match.account_id:
-            account_id = match.account_id
+            account = work.account(match.account_id)
+            if account is None:
+                raise InvalidRecord(f"the matcher chose account {match.account_id}, which does not exist")
         else:
             account = Account(
                 name=match.new_account_name or inquiry.company.name or inquiry.company.domain or "Unknown company",
                 domains=[d for d in [match.new_account_domain or inquiry.company.domain] if d],
                 country=inquiry.company.country or inquiry.contact.country,
             )
-            self.store.create_account(conn, account)
-            account_id = account.id
-        self.store.add_account_keys(conn, account_id, match.keys)
+            work.create_account(account)
+        work.add_account_keys(account.id, match.keys)
 
-        lead_id = self.store.open_lead_id(conn, account_id, inquiry.product_line)
-        created = lead_id is None
-        lead = None if created else self.store.get_lead(conn, lead_id)  # type: ignore[arg-type]
+        lead_id = work.open_lead_id(account.id, inquiry.product_line)
+        lead = work.lead(lead_id) if lead_id else None
+        created = lead is None
         if lead is None:
-            created = True
-            lead = Lead(
-                account_id=account_id, product_line=inquiry.product_line, source_connector=rec.connector,
-                partner_id=inquiry.partner_id,
-            )
+            lead = Lead(account_id=account.id, product_line=inquiry.product_line, source_connector=rec.connector,
+                        partner_id=inquiry.partner_id)
+            work.put_lead(lead, new=True)  # known to the batch from here on (same object)
             result.leads_created += 1
         else:
             result.leads_merged += 1
 
-        entry = _Audit(audit, lead.id, account_id)
-        entry("match", match.reason, outcome=str(match.outcome), score=match.score, account_id=account_id)
+        entry = _Audit(work, lead.id, account.id)
+        entry("match", match.reason, outcome=str(match.outcome), score=match.score, account_id=account.id)
         if match.outcome == MatchOutcome.UNCERTAIN and match.account_id:
-            self.store.add_match_review(conn, lead.id, account_id, match.account_id, match.score, match.reason)
+            work.add_match_review({"lead_id": lead.id, "account_id": account.id, "candidate_id": match.account_id,
+                                   "score": match.score, "reason": match.reason})
         if not created:
             entry("merge", f"joined the open {lead.product_line} lead of this account (now "
                            f"{len(lead.activities) + 1} activities); owner stays {lead.owner_id or 'unassigned'}")
 
         # Contact: one per person per account.
         contact = inquiry.contact
-        contact_id = self.store.find_contact(conn, account_id, str(contact.email) if contact.email else None)
-        if contact_id is None and (contact.email or contact.last_name or contact.first_name or contact.phone):
-            contact_id = self.store.add_contact(conn, account_id, contact)
-        if contact_id is not None and not any(c.email and c.email == contact.email for c in lead.contacts):
+        email = str(contact.email) if contact.email else None
+        contact_id = work.find_contact(account.id, email)
+        if contact_id is None and (email or contact.last_name or contact.first_name or contact.phone):
+            contact_id = new_id("ct")
+            work.add_contact(account.id, contact_id, contact.model_dump(mode="json"))
+        if contact_id is not None and not (email and any(str(c.email) == email for c in lead.contacts if c.email)):
             lead.contacts.append(contact)
-            self.store.link_contact(conn, lead.id, contact_id, len(lead.contacts) - 1)
-        activity = inquiry.activity
-        if not activity.source:
-            activity = activity.model_copy(update={"source": rec.connector})
+            work.link_contact(lead.id, contact_id, len(lead.contacts) - 1)
+        # The activity's source is the connector instance: outcomes flow back to it.
+        activity = inquiry.activity.model_copy(update={"source": rec.connector})
         lead.activities.append(activity)
 
-        account_obj = self.store.get_account(conn, account_id)
-        assert account_obj is not None
-        parts = self.plugins.score(lead, inquiry, account_obj)
+        parts = self.plugins.score(lead, inquiry, account)
         lead.score = sum(p.points for p in parts)
         entry("score", f"score {lead.score}: " + ("; ".join(p.reason for p in parts) or "no signals"),
               parts=[{"points": p.points, "reason": p.reason, "plugin": p.plugin} for p in parts])
@@ -275,26 +342,27 @@ class Engine:
             lead.move_to(LeadStatus.NURTURE)
             entry("status", f"nurture: score {lead.score} is below the bar of {threshold}", status="nurture")
 
+        work.add_activity(lead.id, contact_id, row.id, {"kind": activity.kind, "at": activity.at,
+                                                        "source": activity.source, "details": activity.details})
         if lead.status == LeadStatus.QUALIFIED:
-            decision = self._route(conn, lead, account_obj, entry)
+            decision = self._route(work, lead, account, entry)
             if decision is not None:
                 result.routed += 1
                 events.routed.append((lead, decision))
-        self.store.save_lead(conn, lead, new=created)
-        self.store.add_activity(conn, lead.id, contact_id, row.id, activity)
+        elif not created and lead.status in (LeadStatus.ROUTED, LeadStatus.ACCEPTED, LeadStatus.ESCALATED):
+            for dest in work.lead_destinations(lead.id):  # the CRM sees the new contact/activity
+                work.enqueue(dest, "lead", lead.id)
+        lead.updated_at = utcnow()
+        work.put_lead(lead, new=created)
         if inquiry.source_ref:
-            self.store.set_xref(conn, "lead", rec.connector, inquiry.source_ref, lead.id, rec.version or None)
-        if not created and lead.status in (LeadStatus.ROUTED, LeadStatus.ACCEPTED, LeadStatus.ESCALATED):
-            for dest in self.store.lead_destinations(conn, lead.id):
-                self.store.enqueue(conn, dest, "lead", lead.id)
+            work.set_xref("lead", rec.connector, inquiry.source_ref, lead.id, rec.version or None)
         return "done", lead.id
 
-    def _route(self, conn: Connection, lead: Lead, account: Account, entry: _Audit) -> RouteDecision | None:
-        parent = self.store.get_account(conn, account.parent_id) if account.parent_id else None
+    def _route(self, work: BatchWork, lead: Lead, account: Account, entry: _Audit) -> RouteDecision | None:
+        parent = work.account(account.parent_id) if account.parent_id else None
         ctx = RoutingContext(
             lead=lead, account=account, parent_account=parent, owners=self.owners,
-            settings=self.settings.routing, strategies=self.strategies,
-            rotate=lambda name, n: self.store.rotate(conn, name, n),
+            settings=self.settings.routing, strategies=self.strategies, rotate=work.rotate,
         )
         decision = self.plugins.route(ctx)
         if decision is None:
@@ -311,13 +379,13 @@ class Engine:
               + (f"; delivered to {', '.join(dests)}" if dests else "; no destination configured"),
               owner_id=decision.owner_id, destinations=dests)
         for dest in dests:
-            self.store.enqueue(conn, dest, "lead", lead.id)
+            work.enqueue(dest, "lead", lead.id)
         # Whoever brought the lead hears that it reached an owner (first name only).
         routed = Outcome(lead_id=lead.id, status=LeadStatus.ROUTED, reported_by="hub",
                          reason=f"routed to {owner.first_name if owner else 'an owner'}")
-        for name in self._outcome_listeners(conn, lead, "hub", extra_sources=(lead.activities[-1].source if lead.activities else lead.source_connector,)):
+        for name in self._outcome_listeners(work, lead, "hub"):
             if name not in dests:
-                self.store.enqueue(conn, name, "outcome", lead.id, routed.model_dump(mode="json"))
+                work.enqueue(name, "outcome", lead.id, routed.model_dump(mode="json"))
         return decision
 
     def _destinations(self, decision: RouteDecision, owner: Owner | None) -> list[str]:
@@ -333,10 +401,8 @@ class Engine:
         return out
 
     # -- outcomes ----------------------------------------------------------------------------
-    def apply_outcome(
-        self, conn: Connection, lead: Lead, outcome: Outcome, audit: list[dict[str, Any]], events: _Events | None = None,
-        actor: str | None = None,
-    ) -> bool:
+    def _apply_outcome(self, work: BatchWork, lead: Lead, outcome: Outcome, events: _Events | None,
+                       actor: str | None = None) -> bool:
         """Move ``lead`` to ``outcome.status`` through legal steps, audit each, tell its sources.
 
         :returns: False when the lead already has that status (a repeated report).
@@ -344,32 +410,29 @@ class Engine:
         """
         steps = path_to(lead.status, outcome.status)
         if steps is None:
-            from hub.schema import IllegalTransition
-
             raise IllegalTransition(lead.id, lead.status, outcome.status)
         if not steps:
             return False
-        entry = _Audit(audit, lead.id, lead.account_id, actor=actor or outcome.reported_by or "hub")
+        entry = _Audit(work, lead.id, lead.account_id, actor=actor or outcome.reported_by or "hub")
         for step in steps:
             before = lead.move_to(step)
             why = f" ({outcome.reason})" if outcome.reason else ""
-            amount = f", amount {outcome.amount:,.2f}" if outcome.amount is not None and step in (LeadStatus.WON, LeadStatus.LOST) else ""
+            amount = (f", amount {outcome.amount:,.2f}"
+                      if outcome.amount is not None and step in (LeadStatus.WON, LeadStatus.LOST) else "")
             entry("status", f"{before} -> {step} reported by {outcome.reported_by or 'an operator'}{why}{amount}",
                   status=str(step))
-        self.store.save_lead(conn, lead, new=False)
-        self.store.add_outcome(conn, lead.id, str(outcome.status), outcome.reason, outcome.amount, outcome.at,
-                               outcome.reported_by)
-        for dest in self._outcome_listeners(conn, lead, outcome.reported_by):
-            self.store.enqueue(conn, dest, "outcome", lead.id, outcome.model_dump(mode="json"))
+        lead.updated_at = utcnow()
+        work.put_lead(lead, new=False)
+        work.add_outcome({"lead_id": lead.id, "status": str(outcome.status), "reason": outcome.reason,
+                          "amount": outcome.amount, "at": outcome.at, "reported_by": outcome.reported_by})
+        for dest in self._outcome_listeners(work, lead, outcome.reported_by):
+            work.enqueue(dest, "outcome", lead.id, outcome.model_dump(mode="json"))
         if events is not None:
             events.outcomes.append((lead, outcome))
         return True
 
-    def _outcome_listeners(
-        self, conn: Connection, lead: Lead, reporter: str, extra_sources: tuple[str, ...] = ()
-    ) -> list[str]:
-        names = set(self.store.lead_sources(conn, lead.id)) | set(self.store.lead_destinations(conn, lead.id))
-        names |= {n for n in extra_sources if n}
+    def _outcome_listeners(self, work: BatchWork, lead: Lead, reporter: str) -> list[str]:
+        names = work.lead_sources(lead.id) | work.lead_destinations(lead.id)
         return sorted(
             n for n in names
             if n != reporter and n in self.connectors and self.connectors[n].supports(Capability.PUSH_OUTCOMES)
@@ -377,14 +440,14 @@ class Engine:
 
     def record_outcome(self, outcome: Outcome, actor: str = "operator") -> Lead:
         """Apply an outcome outside a batch (CLI, partner approvals, tests); commits at once."""
-        audit: list[dict[str, Any]] = []
         events = _Events()
         with self.store.engine.begin() as conn:
-            lead = self.store.get_lead(conn, outcome.lead_id)
+            work = BatchWork(self.store, conn)
+            lead = work.lead(outcome.lead_id)
             if lead is None:
                 raise LookupError(f"no lead {outcome.lead_id}; list leads with `leadhub leads list`")
-            self.apply_outcome(conn, lead, outcome, audit, events, actor=actor)
-            self.store.audit(conn, audit)
+            self._apply_outcome(work, lead, outcome, events, actor=actor)
+            work.flush()
         self._fire(events)
         return lead
 
@@ -392,18 +455,17 @@ class Engine:
     def check_sla(self, now: datetime | None = None, limit: int = 100) -> int:
         """Escalate, reassign or claw back routed leads past their due time; returns how many."""
         now = now or utcnow()
-        audit: list[dict[str, Any]] = []
-        events = _Events()
         done = 0
         with self.store.engine.begin() as conn:
+            work = BatchWork(self.store, conn)
             for lead_id in self.store.breached_leads(conn, now, limit):
-                lead = self.store.get_lead(conn, lead_id, with_activities=False)
+                lead = work.lead(lead_id)
                 if lead is None:
                     continue
                 action = self.plugins.sla_breached(lead, self.owners, now)
                 if action is None:
                     continue
-                entry = _Audit(audit, lead.id, lead.account_id)
+                entry = _Audit(work, lead.id, lead.account_id)
                 if action.kind == SlaActionKind.CLAW_BACK:
                     if lead.status == LeadStatus.ROUTED:
                         lead.move_to(LeadStatus.ESCALATED)
@@ -414,36 +476,32 @@ class Engine:
                     if lead.status == LeadStatus.ROUTED and action.kind == SlaActionKind.ESCALATE:
                         lead.move_to(LeadStatus.ESCALATED)
                     lead.owner_id = action.owner_id or lead.owner_id
-                    lead.sla_due_at = now + _minutes(self.settings.sla_minutes)
+                    lead.sla_due_at = now + timedelta(minutes=self.settings.sla_minutes)
                     entry("sla", f"{action.kind}: {action.reason}", sla_action=str(action.kind), owner_id=lead.owner_id)
-                    for dest in self.store.lead_destinations(conn, lead.id):
-                        self.store.enqueue(conn, dest, "lead", lead.id)
-                self.store.save_lead(conn, lead, new=False)
+                    for dest in work.lead_destinations(lead.id):
+                        work.enqueue(dest, "lead", lead.id)
+                work.put_lead(lead, new=False)
                 done += 1
-            self.store.audit(conn, audit)
+            work.flush()
         return done
 
 
-def _minutes(value: float) -> Any:
-    from datetime import timedelta
-
-    return timedelta(minutes=value)
-
-
 class _Audit:
-    """Appends audit entries for one lead to the batch's list."""
+    """Buffers audit entries for one lead in the batch's unit of work."""
 
-    def __init__(self, sink: list[dict[str, Any]], lead_id: str, account_id: str, actor: str = "hub") -> None:
-        self.sink, self.lead_id, self.account_id, self.actor = sink, lead_id, account_id, actor
+    def __init__(self, work: BatchWork, lead_id: str, account_id: str, actor: str = "hub") -> None:
+        self.work, self.lead_id, self.account_id, self.actor = work, lead_id, account_id, actor
 
     def __call__(self, action: str, reason: str, **details: Any) -> None:
-        self.sink.append({"lead_id": self.lead_id, "account_id": self.account_id, "action": action,
-                          "reason": reason, "actor": self.actor, "details": details})
+        self.work.audit([{"lead_id": self.lead_id, "account_id": self.account_id, "action": action,
+                          "reason": reason, "actor": self.actor, "details": details}])
 
 
 def _reason_of(exc: Exception) -> tuple[str, str | None]:
     if isinstance(exc, InvalidRecord):
         return exc.reason, exc.field
+    if isinstance(exc, IllegalTransition):
+        return f"{exc}; the report does not fit the lead's history", None
     from pydantic import ValidationError
 
     if isinstance(exc, ValidationError):
@@ -453,4 +511,5 @@ def _reason_of(exc: Exception) -> tuple[str, str | None]:
     return f"internal error while processing ({type(exc).__name__}: {exc}); fix the cause and replay", None
 
 
-Clock = Callable[[], datetime]
+def _unused(conn: Connection) -> None:  # pragma: no cover - keeps the Connection import typed
+    del conn

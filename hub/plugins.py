@@ -238,7 +238,8 @@ def load_plugins(
                 continue
             _register_module(hub, file.stem, lambda f=file: _import_file(f))
     for obj in extra:
-        hub.pm.register(obj)
+        if not hub.pm.is_registered(obj):  # a built-in handed in again is already there
+            hub.pm.register(obj)
     return hub
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from hub.decisions import AccountCandidate, MatchKey
@@ -50,6 +50,23 @@ def _aware(value: datetime | None) -> datetime | None:
 
         return value.replace(tzinfo=UTC)
     return value
+
+
+#: How many accounts one match key may bring in (see :meth:`Store.candidates`).
+PER_KEY = 50
+
+# Built once: statement construction costs more than the lookups themselves.
+_KEY_LOOKUP = (
+    select(t.account_keys.c.account_id)
+    .where(t.account_keys.c.kind == bindparam("k"), t.account_keys.c.value == bindparam("v"))
+    .limit(PER_KEY)
+)
+_ACCOUNTS_WITH_KEYS = (
+    select(t.accounts.c.id, t.accounts.c.name, t.accounts.c.parent_id, t.accounts.c.country,
+           t.account_keys.c.kind, t.account_keys.c.value)
+    .join(t.account_keys, t.account_keys.c.account_id == t.accounts.c.id)
+    .where(t.accounts.c.id.in_(bindparam("ids", expanding=True)))
+)
 
 
 class Store:
@@ -181,18 +198,91 @@ class Store:
             replayed += 1
         return replayed, skipped
 
+    # -- bulk writes (a batch's unit of work flushes through these) --------------------------
+    def insert_rows(self, conn: Connection, table: t.Table, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            conn.execute(insert(table), rows)
+
+    def insert_ignore_rows(self, conn: Connection, table: t.Table, keys: list[str], rows: list[dict[str, Any]]) -> None:
+        if rows:
+            conn.execute(_insert_ignore(conn, table, keys), rows)
+
+    def save_leads(self, conn: Connection, leads: list[Lead], *, new: bool) -> None:
+        if not leads:
+            return
+        now = utcnow()
+        rows = [
+            {
+                "b_id": lead.id, "account_id": lead.account_id, "product_line": lead.product_line,
+                "status": str(lead.status), "score": lead.score, "owner_id": lead.owner_id,
+                "sla_due_at": lead.sla_due_at, "source_connector": lead.source_connector,
+                "partner_id": lead.partner_id, "is_open": lead.is_open, "updated_at": now,
+                "created_at": lead.created_at,
+            }
+            for lead in leads
+        ]
+        if new:
+            conn.execute(insert(t.leads), [{**{k: v for k, v in r.items() if k != "b_id"}, "id": r["b_id"], "version": 1}
+                                           for r in rows])
+            return
+        from sqlalchemy import bindparam
+
+        stmt = (
+            update(t.leads)
+            .where(t.leads.c.id == bindparam("b_id"))
+            .values(version=t.leads.c.version + 1, **{k: bindparam(k) for k in rows[0] if k not in ("b_id", "created_at")})
+        )
+        conn.execute(stmt, [{k: v for k, v in r.items() if k != "created_at"} for r in rows])
+
+    def upsert_xrefs(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        stmt: Any = postgresql.insert(t.xrefs) if conn.dialect.name == "postgresql" else sqlite.insert(t.xrefs)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["entity", "system", "external_id"],
+            set_={"hub_id": stmt.excluded.hub_id, "version": stmt.excluded.version, "updated_at": stmt.excluded.updated_at},
+        )
+        conn.execute(stmt, rows)
+
+    def delete_xref(self, conn: Connection, entity: str, system: str, external_id: str) -> None:
+        from sqlalchemy import delete
+
+        conn.execute(delete(t.xrefs).where(t.xrefs.c.entity == entity, t.xrefs.c.system == system,
+                                           t.xrefs.c.external_id == external_id))
+
+    def read_counter(self, conn: Connection, name: str) -> int:
+        """A counter's value, locked for this transaction on PostgreSQL (workers take turns)."""
+        conn.execute(_insert_ignore(conn, t.counters, ["name"]), [{"name": name, "value": 0}])
+        stmt = select(t.counters.c.value).where(t.counters.c.name == name)
+        if self.is_postgres:
+            stmt = stmt.with_for_update()
+        return int(conn.execute(stmt).scalar_one())
+
+    def write_counter(self, conn: Connection, name: str, value: int) -> None:
+        conn.execute(update(t.counters).where(t.counters.c.name == name).values(value=value))
+
     # -- accounts ----------------------------------------------------------------------------
     def candidates(self, conn: Connection, keys: list[MatchKey], limit: int = 50) -> list[AccountCandidate]:
+        """Accounts sharing the most of ``keys`` first (each key read through the index).
+
+        A very common key (a word in many names) brings in at most ``PER_KEY`` accounts, so it
+        cannot crowd out the account that shares the domain and the name, and a lookup costs the
+        same with a thousand accounts or a million.
+        """
         if not keys:
             return []
-        cond = or_(*[and_(t.account_keys.c.kind == k.kind, t.account_keys.c.value == k.value) for k in keys])
-        ids = [r[0] for r in conn.execute(select(t.account_keys.c.account_id).where(cond).distinct().limit(limit))]
-        if not ids:
+        shared: dict[str, int] = {}
+        for key in dict.fromkeys(keys):
+            for (account_id,) in conn.execute(_KEY_LOOKUP, {"k": key.kind, "v": key.value[:500]}):
+                shared[account_id] = shared.get(account_id, 0) + 1
+        if not shared:
             return []
-        accts = {r["id"]: r for r in conn.execute(select(t.accounts).where(t.accounts.c.id.in_(ids))).mappings()}
+        ids = sorted(shared, key=lambda i: (-shared[i], i))[:limit]
+        accts: dict[str, Any] = {}
         all_keys: dict[str, list[MatchKey]] = {i: [] for i in ids}
-        for r in conn.execute(select(t.account_keys).where(t.account_keys.c.account_id.in_(ids))).mappings():
-            all_keys[r["account_id"]].append(MatchKey(r["kind"], r["value"]))
+        for r in conn.execute(_ACCOUNTS_WITH_KEYS, {"ids": ids}).mappings():
+            accts[r["id"]] = r
+            all_keys[r["id"]].append(MatchKey(r["kind"], r["value"]))
         return [
             AccountCandidate(
                 account_id=i,

@@ -1,0 +1,283 @@
+"""One processing batch's unit of work: read-through caches and buffered writes.
+
+Processing a record reads a little (candidate accounts, the open lead, the contact) and writes a
+lot (lead, contact, activity, audit, outbox, cross-references). Writing row by row costs a round
+trip per statement; here every write is buffered and flushed with one ``executemany`` per table
+at the end of the batch, inside the batch's transaction. Reads go through caches that also see
+the batch's own buffered writes, so the second inquiry of a company in a batch finds the account
+and lead the first one opened.
+
+A record that fails is undone with :meth:`BatchWork.rollback_record`: buffered rows are truncated
+to the record's start mark and cache entries restored from an undo log; leads are copy-on-write,
+so a failed record never leaves a half-changed lead behind.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Connection
+
+from hub.decisions import AccountCandidate, MatchKey
+from hub.schema import Account, Lead, utcnow
+from hub.store import Store
+from hub.store import tables as t
+
+_MISSING = object()
+
+#: Tables whose buffered rows are plain inserts, in the order they are flushed.
+INSERT_ORDER = ("accounts", "contacts", "lead_contacts", "activities", "audit", "outbox", "outcomes",
+                "match_reviews", "quarantine")
+
+
+class BatchWork:
+    """Caches and buffers for one batch on one connection."""
+
+    def __init__(self, store: Store, conn: Connection) -> None:
+        self.store = store
+        self.conn = conn
+        self.inserts: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self.account_keys: list[dict[str, Any]] = []
+        self.xrefs: dict[tuple[str, str, str], dict[str, Any]] = {}
+        self.xref_deletes: list[tuple[str, str, str]] = []
+        self.finished: list[tuple[int, str, str | None]] = []
+        #: Leads changed in this batch (id -> latest state) and which of them are new.
+        self.leads: dict[str, Lead] = {}
+        self._loaded: dict[str, Lead] = {}
+        self.new_leads: set[str] = set()
+        self.accounts: dict[str, Account] = {}
+        self.new_accounts: set[str] = set()
+        self.open_leads: dict[tuple[str, str], str | None] = {}
+        self.contacts: dict[tuple[str, str], str | None] = {}
+        self.new_keys: dict[tuple[str, str], set[str]] = defaultdict(set)
+        self.keys_of: dict[str, list[MatchKey]] = defaultdict(list)  # new keys by account
+        self.queued: set[tuple[str, str, str]] = set()  # (destination, kind, lead) already waiting
+        self.counters: dict[str, int] = {}
+        self.dirty_counters: set[str] = set()
+        self.sources: dict[str, set[str]] = defaultdict(set)
+        self.destinations: dict[str, set[str]] = defaultdict(set)
+        self._undo: list[Callable[[], None]] = []
+        self._marks: dict[str, int] = {}
+
+    # -- record scope ------------------------------------------------------------------------
+    def begin_record(self) -> None:
+        self._undo.clear()
+        self._marks = {name: len(rows) for name, rows in self.inserts.items()}
+        self._marks["__keys__"] = len(self.account_keys)
+        self._marks["__xdel__"] = len(self.xref_deletes)
+
+    def commit_record(self) -> None:
+        self._undo.clear()
+
+    def rollback_record(self) -> None:
+        for name, rows in self.inserts.items():
+            del rows[self._marks.get(name, 0):]
+        del self.account_keys[self._marks["__keys__"]:]
+        del self.xref_deletes[self._marks["__xdel__"]:]
+        for undo in reversed(self._undo):
+            undo()
+        self._undo.clear()
+
+    def _set(self, mapping: dict[Any, Any], key: Any, value: Any) -> None:
+        old = mapping.get(key, _MISSING)
+        mapping[key] = value
+
+        def undo() -> None:
+            if old is _MISSING:
+                mapping.pop(key, None)
+            else:
+                mapping[key] = old
+
+        self._undo.append(undo)
+
+    def _add(self, collection: set[Any], value: Any) -> None:
+        if value not in collection:
+            collection.add(value)
+            self._undo.append(lambda: collection.discard(value))
+
+    # -- accounts ----------------------------------------------------------------------------
+    def candidates(self, keys: list[MatchKey], limit: int = 50) -> list[AccountCandidate]:
+        """Accounts sharing a key: the store's index plus accounts this batch created."""
+        found = {c.account_id: c for c in self.store.candidates(self.conn, keys, limit)}
+        for key in keys:
+            for account_id in self.new_keys.get((key.kind, key.value), ()):
+                if account_id in found or account_id not in self.accounts:
+                    continue
+                acct = self.accounts[account_id]
+                own = tuple(self.keys_of[account_id])
+                found[account_id] = AccountCandidate(account_id, acct.name, own, acct.parent_id, acct.country)
+        return list(found.values())[:limit]
+
+    def create_account(self, account: Account) -> None:
+        now = utcnow()
+        self.inserts["accounts"].append({
+            "id": account.id, "name": account.name, "domain": account.domains[0] if account.domains else None,
+            "country": account.country, "parent_id": account.parent_id, "owner_id": account.owner_id,
+            "created_at": now, "updated_at": now,
+        })
+        self._set(self.accounts, account.id, account)
+        self._add(self.new_accounts, account.id)
+
+    def add_account_keys(self, account_id: str, keys: tuple[MatchKey, ...]) -> None:
+        for key in keys:
+            ids = self.new_keys[(key.kind, key.value)]
+            if account_id not in ids:
+                ids.add(account_id)
+                self.keys_of[account_id].append(key)
+                self._undo.append(lambda ids=ids: ids.discard(account_id))
+                self._undo.append(self.keys_of[account_id].pop)
+                self.account_keys.append({"kind": key.kind, "value": key.value[:500], "account_id": account_id})
+
+    def account(self, account_id: str) -> Account | None:
+        if account_id not in self.accounts:
+            acct = self.store.get_account(self.conn, account_id)
+            if acct is None:
+                return None
+            self.accounts[account_id] = acct  # a read cache: nothing to undo
+        return self.accounts[account_id]
+
+    # -- leads -------------------------------------------------------------------------------
+    def open_lead_id(self, account_id: str, product_line: str) -> str | None:
+        key = (account_id, product_line)
+        if key not in self.open_leads:
+            if account_id in self.new_accounts:
+                return None
+            self.open_leads[key] = self.store.open_lead_id(self.conn, account_id, product_line)
+        return self.open_leads[key]
+
+    def lead(self, lead_id: str) -> Lead | None:
+        """A private copy of the lead to change; :meth:`put_lead` makes the change count."""
+        cached = self.leads.get(lead_id) or self._loaded.get(lead_id)
+        if cached is None:
+            cached = self.store.get_lead(self.conn, lead_id)
+            if cached is None:
+                return None
+            self._loaded[lead_id] = cached  # a read cache: nothing to undo
+        return cached.model_copy(update={"contacts": list(cached.contacts), "activities": list(cached.activities),
+                                         "xrefs": dict(cached.xrefs)})
+
+    def put_lead(self, lead: Lead, *, new: bool) -> None:
+        self._set(self.leads, lead.id, lead)
+        if new:
+            self._add(self.new_leads, lead.id)
+        key = (lead.account_id, lead.product_line)
+        if lead.is_open:
+            self._set(self.open_leads, key, lead.id)
+        elif self.open_leads.get(key) == lead.id:
+            self._set(self.open_leads, key, None)
+
+    # -- contacts ----------------------------------------------------------------------------
+    def find_contact(self, account_id: str, email: str | None) -> str | None:
+        if not email:
+            return None
+        key = (account_id, email)
+        if key not in self.contacts:
+            if account_id in self.new_accounts:
+                return None
+            self.contacts[key] = self.store.find_contact(self.conn, account_id, email)
+        return self.contacts[key]
+
+    def add_contact(self, account_id: str, contact_id: str, values: dict[str, Any]) -> None:
+        self.inserts["contacts"].append({"id": contact_id, "account_id": account_id, "created_at": utcnow(), **values})
+        if values.get("email"):
+            self._set(self.contacts, (account_id, values["email"]), contact_id)
+
+    def link_contact(self, lead_id: str, contact_id: str, position: int) -> None:
+        self.inserts["lead_contacts"].append({"lead_id": lead_id, "contact_id": contact_id, "position": position})
+
+    def add_activity(self, lead_id: str, contact_id: str | None, inbox_id: int | None, row: dict[str, Any]) -> None:
+        self.inserts["activities"].append({"lead_id": lead_id, "contact_id": contact_id, "inbox_id": inbox_id, **row})
+        if row.get("source") and row["source"] not in self.sources[lead_id]:
+            self.sources[lead_id].add(row["source"])
+            self._undo.append(lambda: self.sources[lead_id].discard(row["source"]))
+
+    def lead_sources(self, lead_id: str) -> set[str]:
+        stored = set() if lead_id in self.new_leads else set(self.store.lead_sources(self.conn, lead_id))
+        return stored | self.sources.get(lead_id, set())
+
+    def lead_destinations(self, lead_id: str) -> set[str]:
+        stored = set() if lead_id in self.new_leads else set(self.store.lead_destinations(self.conn, lead_id))
+        return stored | self.destinations.get(lead_id, set())
+
+    # -- outbox, audit, outcomes, reviews ----------------------------------------------------
+    def enqueue(self, destination: str, kind: str, lead_id: str, payload: dict[str, Any] | None = None) -> None:
+        if kind == "lead":
+            key = (destination, kind, lead_id)
+            if key in self.queued:
+                return
+            self._add(self.queued, key)
+            if destination not in self.destinations[lead_id]:
+                self.destinations[lead_id].add(destination)
+                self._undo.append(lambda: self.destinations[lead_id].discard(destination))
+        now = utcnow()
+        self.inserts["outbox"].append({
+            "destination": destination, "kind": kind, "lead_id": lead_id, "payload": payload or {},
+            "status": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now,
+        })
+
+    def audit(self, entries: list[dict[str, Any]]) -> None:
+        now = utcnow()
+        self.inserts["audit"].extend({"at": now, "actor": "hub", "details": {}, "account_id": None, **e} for e in entries)
+
+    def add_outcome(self, row: dict[str, Any]) -> None:
+        self.inserts["outcomes"].append(row)
+
+    def add_match_review(self, row: dict[str, Any]) -> None:
+        self.inserts["match_reviews"].append({"status": "open", "created_at": utcnow(), **row})
+
+    def quarantine(self, row: dict[str, Any]) -> None:
+        self.inserts["quarantine"].append({"created_at": utcnow(), "status": "open", **row})
+
+    # -- cross-references and counters ------------------------------------------------------
+    def set_xref(self, entity: str, system: str, external_id: str, hub_id: str, version: str | None) -> None:
+        self._set(self.xrefs, (entity, system, external_id),
+                  {"entity": entity, "system": system, "external_id": external_id, "hub_id": hub_id,
+                   "version": version, "updated_at": utcnow()})
+
+    def find_xref(self, entity: str, system: str, external_id: str) -> tuple[str, str | None] | None:
+        row = self.xrefs.get((entity, system, external_id))
+        if row is not None:
+            return row["hub_id"], row["version"]
+        return self.store.find_xref(self.conn, entity, system, external_id)
+
+    def delete_xref(self, entity: str, system: str, external_id: str) -> None:
+        self.xref_deletes.append((entity, system, external_id))
+        if (entity, system, external_id) in self.xrefs:
+            self._set(self.xrefs, (entity, system, external_id), None)
+
+    def rotate(self, name: str, n: int) -> int:
+        if n <= 0:
+            raise ValueError("cannot rotate over nothing")
+        if name not in self.counters:
+            self.counters[name] = self.store.read_counter(self.conn, name)
+        value = self.counters[name]
+        self._set(self.counters, name, value + 1)
+        self._add(self.dirty_counters, name)
+        return value % n
+
+    def finish(self, inbox_id: int, status: str, lead_id: str | None) -> None:
+        self.finished.append((inbox_id, status, lead_id))
+
+    # -- flush -------------------------------------------------------------------------------
+    def flush(self) -> None:
+        """Write everything buffered, one statement per table."""
+        s, c = self.store, self.conn
+        for name in INSERT_ORDER[:1]:
+            s.insert_rows(c, getattr(t, name), self.inserts.get(name, []))
+        if self.account_keys:
+            s.insert_ignore_rows(c, t.account_keys, ["kind", "value", "account_id"], self.account_keys)
+        for name in INSERT_ORDER[1:]:
+            if name == "lead_contacts":
+                s.insert_ignore_rows(c, t.lead_contacts, ["lead_id", "contact_id"], self.inserts.get(name, []))
+            else:
+                s.insert_rows(c, getattr(t, name), self.inserts.get(name, []))
+        s.save_leads(c, [lead for i, lead in self.leads.items() if i in self.new_leads], new=True)
+        s.save_leads(c, [lead for i, lead in self.leads.items() if i not in self.new_leads], new=False)
+        for key in self.xref_deletes:
+            s.delete_xref(c, *key)
+        s.upsert_xrefs(c, [row for row in self.xrefs.values() if row is not None])
+        for name in self.dirty_counters:
+            s.write_counter(c, name, self.counters[name])
+        s.finish_records(c, self.finished)
