@@ -28,8 +28,9 @@ app.add_typer(leads_app, name="leads")
 app.add_typer(quarantine_app, name="quarantine")
 app.add_typer(dead_app, name="dead-letters")
 
-console = Console()
-err = Console(stderr=True)
+# soft_wrap: long lines stay whole when piped into a file or another program.
+console = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="hub.toml to use (default: ./hub.toml or $LEADHUB_CONFIG)")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
@@ -200,6 +201,8 @@ def import_(
     source: Annotated[str, typer.Option(help="Where these leads come from, e.g. tradeshow-2026.")],
     stream: Annotated[str | None, typer.Option(help="Mapping stream of mappings/file.toml (default: by extension).")] = None,
     process: Annotated[bool, typer.Option(help="Process the imported records right away.")] = True,
+    progress_bar: Annotated[bool | None, typer.Option(
+        "--progress/--no-progress", help="Show a progress bar (default: when stderr is a terminal).")] = None,
     config: ConfigOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -210,8 +213,9 @@ def import_(
     try:
         with file.open("rb") as fh:
             total = max(sum(1 for _ in fh) - (0 if file.suffix.lower() in (".jsonl", ".ndjson") else 1), 0)
+        show = err.is_terminal and not json_out if progress_bar is None else progress_bar
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      console=err, disable=json_out or not err.is_terminal) as progress:
+                      console=err, disable=not show) as progress:
             task = progress.add_task(f"importing {file.name}", total=total)
             report = import_file(file, hub.intake, source=source, stream=stream,
                                  progress=lambda n: progress.update(task, completed=n))
@@ -259,11 +263,12 @@ def status(config: ConfigOpt = None, json_out: JsonOpt = False) -> None:
     finally:
         hub.close()
     conns = [{"name": n, "type": c.name, "capabilities": sorted(c.capabilities)} for n, c in hub.connectors.items()]
-    data = {"connectors": conns, "cursors": cursors, "backlog": counts,
+    data = {"database": hub.config.safe_database_url, "connectors": conns, "cursors": cursors, "backlog": counts,
             "outbox": [{"destination": d, "status": s, "count": n} for (d, s), n in sorted(outbox.items())]}
     if json_out:
         _print_json(data)
         return
+    console.print(f"database {data['database']}")
     t = Table(title="connectors")
     for col in ("name", "type", "capabilities"):
         t.add_column(col)
@@ -324,9 +329,22 @@ def lead_details(hub: Hub, lead_id: str) -> dict[str, Any] | None:
             "audit": trail, "outcomes": outcomes}
 
 
+#: Audit actions that explain a lead, in the order a person asks about them.
+WHY_ACTIONS = (("match", "account"), ("merge", "merged"), ("score", "score"), ("status", "status"),
+               ("route", "owner"))
+
+
+def explain(audit: list[dict[str, Any]]) -> dict[str, str]:
+    """The latest reason of each decision (match, merge, score, status, route), in words."""
+    latest: dict[str, str] = {}
+    for entry in audit:
+        latest[str(entry["action"])] = str(entry["reason"])
+    return {label: latest[action] for action, label in WHY_ACTIONS if action in latest}
+
+
 @leads_app.command("show")
 def leads_show(lead_id: str, config: ConfigOpt = None, json_out: JsonOpt = False) -> None:
-    """One lead with the audit trail that explains its match, score and route."""
+    """One lead, why it matched its account, scored what it scored and went to its owner."""
     hub = _hub(config)
     try:
         data = lead_details(hub, lead_id)
@@ -335,6 +353,7 @@ def leads_show(lead_id: str, config: ConfigOpt = None, json_out: JsonOpt = False
     if data is None:
         err.print(f"no lead {lead_id}; list leads with `leadhub leads list`")
         raise typer.Exit(1)
+    data["why"] = explain(data["audit"])
     if json_out:
         _print_json(data)
         return
@@ -348,8 +367,15 @@ def leads_show(lead_id: str, config: ConfigOpt = None, json_out: JsonOpt = False
     for a in lead["activities"]:
         console.print(f"  activity: {a['kind']} via {a['source']} at {str(a['at'])[:19]}")
     console.print("[bold]why[/bold]")
+    if not data["why"]:
+        console.print("  no decision recorded yet (the lead's records may still be pending)")
+    for label, reason in data["why"].items():
+        console.print(f"  {label + ':':<9} {reason}", markup=False)
+    console.print("[bold]history[/bold]")
     for e in data["audit"]:
-        console.print(f"  {str(e['at'])[:19]}  {e['action']:<8} {e['reason']}")
+        console.print(f"  {str(e['at'])[:19]}  {e['action']:<8} {e['reason']}", markup=False)
+    for o in data["outcomes"]:
+        console.print(f"  outcome: {o.get('status')} {o.get('reason') or ''}", markup=False)
 
 
 @leads_app.command("export")
