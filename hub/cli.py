@@ -8,7 +8,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
 import typer
 from rich.console import Console
@@ -148,7 +148,7 @@ class _StopSignal:
     def _note(self, signum: int, _frame: Any) -> None:
         self.received = signal.Signals(signum).name
 
-    def __enter__(self) -> _StopSignal:
+    def __enter__(self) -> Self:
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGTERM, signal.SIGINT):
                 self._saved[sig] = signal.signal(sig, self._note)
@@ -262,7 +262,8 @@ def status(config: ConfigOpt = None, json_out: JsonOpt = False) -> None:
             outbox = hub.store.outbox_counts(conn)
     finally:
         hub.close()
-    conns = [{"name": n, "type": c.name, "capabilities": sorted(c.capabilities)} for n, c in hub.connectors.items()]
+    conns: list[dict[str, Any]] = [{"name": n, "type": c.name, "capabilities": sorted(c.capabilities)}
+                                   for n, c in hub.connectors.items()]
     data = {"database": hub.config.safe_database_url, "connectors": conns, "cursors": cursors, "backlog": counts,
             "outbox": [{"destination": d, "status": s, "count": n} for (d, s), n in sorted(outbox.items())]}
     if json_out:
@@ -280,7 +281,7 @@ def status(config: ConfigOpt = None, json_out: JsonOpt = False) -> None:
         for col in ("connector", "stream", "value", "updated"):
             t.add_column(col)
         for c in cursors:
-            t.add_row(c["connector"], c["stream"], json.dumps(c["value"])[:60], str(c["updated_at"])[:19])
+            t.add_row(str(c["connector"]), str(c["stream"]), json.dumps(c["value"])[:60], str(c["updated_at"])[:19])
         console.print(t)
     t = Table(title="backlog")
     t.add_column("queue")

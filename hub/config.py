@@ -13,7 +13,15 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from hub.decisions import Owner
@@ -29,7 +37,7 @@ class _Section(BaseModel):
 
 class PipelineSettings(_Section):
     #: Inbox records processed per transaction.
-    batch_size: int = Field(500, ge=1, le=10_000)
+    batch_size: int = Field(default=500, ge=1, le=10_000)
     #: Score at which a lead leaves nurture and goes to sales.
     qualify_score: int = 30
     default_product_line: str = "default"
@@ -38,9 +46,9 @@ class PipelineSettings(_Section):
 
 
 class DeliverySettings(_Section):
-    max_attempts: int = Field(8, ge=1)
-    backoff_initial_seconds: float = Field(2.0, gt=0)
-    backoff_max_seconds: float = Field(900.0, gt=0)
+    max_attempts: int = Field(default=8, ge=1)
+    backoff_initial_seconds: float = Field(default=2.0, gt=0)
+    backoff_max_seconds: float = Field(default=900.0, gt=0)
 
 
 class OwnerSettings(_Section):
@@ -73,7 +81,7 @@ class RoutingSettings(BaseModel):
 
     strategy: str = "round_robin"
     default_owner: str | None = None
-    sla_minutes: float = Field(30.0, gt=0)
+    sla_minutes: float = Field(default=30.0, gt=0)
     #: Connector names every routed lead is delivered to, besides the owner's own destination.
     destinations: list[str] = Field(default_factory=list)
 
@@ -90,7 +98,8 @@ _SECRET_NAMES = frozenset({"session_id", "api_key", "private_key"})
 
 def _hide_secrets(value: Any) -> Any:
     if isinstance(value, dict):
-        return {k: SecretStr(v) if is_secret_key(str(k)) and isinstance(v, str) else _hide_secrets(v)
+        # The environment source parses JSON-looking values: a numeric token arrives as an int.
+        return {k: SecretStr(str(v)) if is_secret_key(str(k)) and isinstance(v, str | int | float) else _hide_secrets(v)
                 for k, v in value.items()}
     return value
 
@@ -132,9 +141,9 @@ class ConnectorInstance(BaseModel):
 
 class ServerSettings(_Section):
     host: str = "127.0.0.1"
-    port: int = Field(8000, ge=0, le=65535)
+    port: int = Field(default=8000, ge=0, le=65535)
     #: Largest request body the web app accepts, in bytes.
-    max_body_bytes: int = Field(64 * 1024, ge=1024)
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
 
 
 class HubConfig(BaseSettings):

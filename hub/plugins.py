@@ -92,7 +92,8 @@ class HubPlugins:
         """All connector classes by name; a duplicate name raises naming both providers."""
         found: dict[str, tuple[type[Connector], str]] = {}
         for impl in self.pm.hook.hub_connector_types.get_hookimpls():
-            for cls in impl.function() or []:
+            provided: list[Any] = impl.function() or []  # type: ignore[assignment]
+            for cls in provided:
                 if not (isinstance(cls, type) and issubclass(cls, Connector)):
                     raise PluginError(
                         f"plugin {impl.plugin_name!r} returned {cls!r} from hub_connector_types; "
@@ -111,7 +112,8 @@ class HubPlugins:
         """All routing strategies by name; a duplicate name raises naming both providers."""
         found: dict[str, tuple[RoutingStrategy, str]] = {}
         for impl in self.pm.hook.hub_routing_strategies.get_hookimpls():
-            for strategy in impl.function() or []:
+            offered: list[Any] = impl.function() or []  # type: ignore[assignment]
+            for strategy in offered:
                 if not isinstance(strategy, RoutingStrategy):
                     raise PluginError(
                         f"plugin {impl.plugin_name!r} returned {strategy!r} from "

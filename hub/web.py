@@ -118,7 +118,7 @@ def create_app(hub: Hub, *, start_workers: bool = True) -> FastAPI:
             if router is not None:
                 app.include_router(router)
 
-    app.add_middleware(BodySizeLimit, max_bytes=hub.config.server.max_body_bytes)  # type: ignore[arg-type]
+    app.add_middleware(BodySizeLimit, max_bytes=hub.config.server.max_body_bytes)
     return app
 
 

@@ -8,6 +8,7 @@ stopping mid-way never loses or half-applies work.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -38,7 +39,7 @@ class Workers:
             if connector.settings.schedule_seconds > 0 and (
                 connector.supports(Capability.PULL) or connector.supports(Capability.PULL_OUTCOMES)
             ):
-                self._spawn(f"pull-{name}", lambda n=name: self._pull_loop(n))
+                self._spawn(f"pull-{name}", functools.partial(self._pull_loop, name))
 
     def _spawn(self, name: str, target: Callable[[], None]) -> None:
         thread = threading.Thread(target=self._guard(name, target), name=f"leadhub-{name}", daemon=True)
