@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, func, insert, select, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from hub.decisions import AccountCandidate, MatchKey
@@ -55,12 +55,24 @@ def _aware(value: datetime | None) -> datetime | None:
 #: How many accounts one match key may bring in (see :meth:`Store.candidates`).
 PER_KEY = 50
 
-# Built once: statement construction costs more than the lookups themselves.
-_KEY_LOOKUP = (
-    select(t.account_keys.c.account_id)
-    .where(t.account_keys.c.kind == bindparam("k"), t.account_keys.c.value == bindparam("v"))
-    .limit(PER_KEY)
-)
+_KEY_LOOKUPS: dict[int, Any] = {}
+
+
+def _key_lookup(n: int) -> Any:
+    """One statement for ``n`` keys: the union of each key's first ``PER_KEY`` accounts.
+
+    Built once per ``n`` and reused: building statements costs more than the lookups.
+    """
+    stmt = _KEY_LOOKUPS.get(n)
+    if stmt is None:
+        parts = []
+        for i in range(n):
+            sub = (select(t.account_keys.c.account_id)
+                   .where(t.account_keys.c.kind == bindparam(f"k{i}"), t.account_keys.c.value == bindparam(f"v{i}"))
+                   .limit(PER_KEY).subquery(f"s{i}"))
+            parts.append(select(sub.c.account_id))
+        stmt = _KEY_LOOKUPS[n] = union_all(*parts) if n > 1 else parts[0]
+    return stmt
 _ACCOUNTS_WITH_KEYS = (
     select(t.accounts.c.id, t.accounts.c.name, t.accounts.c.parent_id, t.accounts.c.country,
            t.account_keys.c.kind, t.account_keys.c.value)
@@ -271,10 +283,13 @@ class Store:
         """
         if not keys:
             return []
+        unique = list(dict.fromkeys(keys))
+        params = {}
+        for n, key in enumerate(unique):
+            params[f"k{n}"], params[f"v{n}"] = key.kind, key.value[:500]
         shared: dict[str, int] = {}
-        for key in dict.fromkeys(keys):
-            for (account_id,) in conn.execute(_KEY_LOOKUP, {"k": key.kind, "v": key.value[:500]}):
-                shared[account_id] = shared.get(account_id, 0) + 1
+        for (account_id,) in conn.execute(_key_lookup(len(unique)), params):
+            shared[account_id] = shared.get(account_id, 0) + 1
         if not shared:
             return []
         ids = sorted(shared, key=lambda i: (-shared[i], i))[:limit]
