@@ -19,7 +19,7 @@ import importlib.util
 import logging
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -81,6 +81,8 @@ class HubPlugins:
 
     pm: pluggy.PluginManager
     problems: list[PluginProblem] = field(default_factory=list)
+    #: Plugin name -> version of the distribution that provided it (entry points know theirs).
+    versions: dict[str, str] = field(default_factory=dict)
 
     # -- start-up ----------------------------------------------------------------------------
     def configure(self, config: Any) -> None:
@@ -170,17 +172,21 @@ class HubPlugins:
         for impl in getattr(self.pm.hook, hook).get_hookimpls():
             try:
                 impl.function(**_accepted(impl, **kwargs))
-            except Exception:  # noqa: BLE001 - reported, never fatal
+            except Exception:
                 log.exception("plugin %s failed in %s", impl.plugin_name, hook)
 
     # -- introspection -----------------------------------------------------------------------
     def describe(self) -> list[dict[str, Any]]:
         """Name, version and hooks of every registered plugin (``leadhub plugins``)."""
         out = []
+        owners = importlib.metadata.packages_distributions()  # one scan of installed packages
         for name, plugin in sorted(self.pm.list_name_plugin(), key=lambda p: str(p[0])):
             hooks = sorted(h.name for h in self.pm.get_hookcallers(plugin) or [])
-            dist = self.pm.get_plugin(name) and _distribution_of(plugin)
-            out.append({"name": name, "version": dist[1] if dist else None, "hooks": hooks})
+            version = self.versions.get(name)
+            if version is None:
+                dist = _distribution_of(plugin, owners)
+                version = dist[1] if dist else None
+            out.append({"name": name, "version": version, "hooks": hooks})
         return out
 
 
@@ -188,10 +194,10 @@ def _accepted(impl: pluggy.HookImpl, **kwargs: Any) -> dict[str, Any]:
     return {k: v for k, v in kwargs.items() if k in impl.argnames}
 
 
-def _distribution_of(plugin: object) -> tuple[str, str] | None:
+def _distribution_of(plugin: object, owners: Mapping[str, list[str]]) -> tuple[str, str] | None:
     module = getattr(plugin, "__name__", "") or type(plugin).__module__
     top = module.split(".")[0]
-    for dist_name in importlib.metadata.packages_distributions().get(top, []):
+    for dist_name in owners.get(top, []):
         try:
             return dist_name, importlib.metadata.version(dist_name)
         except importlib.metadata.PackageNotFoundError:
@@ -229,6 +235,8 @@ def load_plugins(
             if allowed is not None and ep.name not in allowed:
                 continue
             _register_module(hub, ep.name, ep.load)
+            if ep.dist is not None and hub.pm.get_plugin(ep.name) is not None:
+                hub.versions[ep.name] = ep.dist.version
     for folder in plugin_dirs:
         path = Path(folder)
         if not path.is_dir():
@@ -246,10 +254,20 @@ def load_plugins(
 
 
 def _register_module(hub: HubPlugins, name: str, load: Any) -> None:
+    """Import and register one plugin; any failure is recorded under its name and it is skipped.
+
+    Failures: the import raises, a hook's arguments do not match its spec (pluggy rejects it), or
+    a ``hub_*`` function names no hook (a typo such as ``hub_scroe`` would otherwise never run).
+    """
     try:
         plugin = load()
         hub.pm.register(plugin, name=name)
+        unknown = sorted(c.name for c in hub.pm.get_hookcallers(plugin) or [] if not c.has_spec())
+        if unknown:
+            raise PluginError(f"{', '.join(unknown)}: no such hook (see docs/plugins.md for the hub_* hooks)")
     except Exception as exc:  # noqa: BLE001 - a broken plugin is skipped, the rest load
+        if hub.pm.get_plugin(name) is not None:
+            hub.pm.unregister(name=name)  # pluggy may have registered part of it before failing
         problem = f"{type(exc).__name__}: {exc}"
         hub.problems.append(PluginProblem(name, problem))
         log.warning("plugin %s could not be loaded and is skipped: %s", name, problem)
