@@ -1,0 +1,168 @@
+"""What people decide about the matcher's uncertain calls: the review queue.
+
+When the matcher is unsure whether an inquiry's company is an existing account, the engine opens a
+provisional account (so the lead is routed without waiting) and queues a review naming the
+candidate. ``leadhub matches review`` shows them; a person accepts (the provisional account *is*
+the candidate: its leads, contacts, keys and cross-references move over, and a lead that was not
+delivered anywhere yet folds into the candidate's open lead of the same product line) or rejects
+(they are different companies). Decisions are remembered: a later review of the same pair is
+closed with the earlier decision and says so. Nothing is learnt silently: accepting adds the
+provisional account's match keys to the candidate, and the audit trail says which.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, delete, func, insert, select, update
+
+from hub.schema import utcnow
+from hub.store import Store
+from hub.store import tables as t
+
+
+@dataclass
+class ReviewDecision:
+    review_id: int
+    accepted: bool
+    message: str
+
+
+def open_reviews(store: Store, limit: int = 100) -> list[dict[str, Any]]:
+    """Open reviews with both accounts' names; pairs decided before are closed on the way."""
+    with store.engine.begin() as conn:
+        _apply_remembered(conn)
+        a, c = t.accounts.alias("a"), t.accounts.alias("c")
+        stmt = (
+            select(t.match_reviews, a.c.name.label("account_name"), a.c.domain.label("account_domain"),
+                   c.c.name.label("candidate_name"), c.c.domain.label("candidate_domain"))
+            .join(a, a.c.id == t.match_reviews.c.account_id)
+            .join(c, c.c.id == t.match_reviews.c.candidate_id)
+            .where(t.match_reviews.c.status == "open")
+            .order_by(t.match_reviews.c.id)
+            .limit(limit)
+        )
+        return [dict(r) for r in conn.execute(stmt).mappings()]
+
+
+def _apply_remembered(conn: Connection) -> None:
+    decided = {
+        (r["account_id"], r["candidate_id"]): r
+        for r in conn.execute(
+            select(t.match_reviews).where(t.match_reviews.c.status.in_(["accepted", "rejected"]))
+        ).mappings()
+    }
+    for row in conn.execute(select(t.match_reviews).where(t.match_reviews.c.status == "open")).mappings().all():
+        earlier = decided.get((row["account_id"], row["candidate_id"]))
+        if earlier is None:
+            continue
+        conn.execute(update(t.match_reviews).where(t.match_reviews.c.id == row["id"]).values(
+            status=earlier["status"], decided_at=utcnow(), decided_by=f"remembered from review {earlier['id']}"))
+        _audit(conn, row["lead_id"], row["account_id"], "review",
+               f"review {row['id']} closed as {earlier['status']}: {earlier['decided_by']} decided the same pair "
+               f"in review {earlier['id']}", earlier["decided_by"] or "ops")
+
+
+def decide(store: Store, review_id: int, *, accept: bool, by: str, note: str = "") -> ReviewDecision:
+    """Accept or reject one open review; raises LookupError / ValueError with what to do."""
+    with store.engine.begin() as conn:
+        row = conn.execute(select(t.match_reviews).where(t.match_reviews.c.id == review_id)).mappings().first()
+        if row is None:
+            raise LookupError(f"no review {review_id}; see `leadhub matches review`")
+        if row["status"] != "open":
+            raise ValueError(f"review {review_id} was already {row['status']} by {row['decided_by']}")
+        names = {r["id"]: r["name"] for r in conn.execute(
+            select(t.accounts.c.id, t.accounts.c.name).where(t.accounts.c.id.in_([row["account_id"], row["candidate_id"]]))
+        ).mappings()}
+        provisional, candidate = row["account_id"], row["candidate_id"]
+        why = f" ({note})" if note else ""
+        if accept:
+            message = _merge_accounts(conn, review_id, provisional, candidate, by)
+            text = (f"{by} confirmed that {names.get(provisional, provisional)} is "
+                    f"{names.get(candidate, candidate)}{why}: {message}")
+        else:
+            text = f"{by} decided that {names.get(provisional, provisional)} is not {names.get(candidate, candidate)}{why}"
+            message = "kept apart"
+        conn.execute(update(t.match_reviews).where(t.match_reviews.c.id == review_id).values(
+            status="accepted" if accept else "rejected", decided_at=utcnow(), decided_by=by))
+        lead_id = conn.execute(select(t.match_reviews.c.lead_id).where(t.match_reviews.c.id == review_id)).scalar_one()
+        _audit(conn, lead_id, candidate if accept else provisional, "review", text, by)
+    return ReviewDecision(review_id, accept, text)
+
+
+def _merge_accounts(conn: Connection, review_id: int, provisional: str, candidate: str, by: str) -> str:
+    """Move everything of ``provisional`` onto ``candidate``; return what happened, in words."""
+    done: list[str] = []
+    # Contacts: one per person per account; a duplicate e-mail re-links to the existing contact.
+    existing = {r["email"]: r["id"] for r in conn.execute(
+        select(t.contacts.c.email, t.contacts.c.id).where(t.contacts.c.account_id == candidate,
+                                                          t.contacts.c.email.is_not(None))).mappings()}
+    for c in conn.execute(select(t.contacts).where(t.contacts.c.account_id == provisional)).mappings().all():
+        if c["email"] in existing:
+            conn.execute(update(t.lead_contacts).where(t.lead_contacts.c.contact_id == c["id"])
+                         .values(contact_id=existing[c["email"]]))
+            conn.execute(update(t.activities).where(t.activities.c.contact_id == c["id"])
+                         .values(contact_id=existing[c["email"]]))
+            conn.execute(delete(t.contacts).where(t.contacts.c.id == c["id"]))
+        else:
+            conn.execute(update(t.contacts).where(t.contacts.c.id == c["id"]).values(account_id=candidate))
+    # Keys: the candidate is now found by the provisional account's keys too (said in the audit).
+    keys = conn.execute(select(t.account_keys).where(t.account_keys.c.account_id == provisional)).mappings().all()
+    have = {(k["kind"], k["value"]) for k in conn.execute(
+        select(t.account_keys).where(t.account_keys.c.account_id == candidate)).mappings()}
+    new_keys = [k for k in keys if (k["kind"], k["value"]) not in have]
+    if new_keys:
+        conn.execute(insert(t.account_keys), [{"kind": k["kind"], "value": k["value"], "account_id": candidate}
+                                              for k in new_keys])
+        done.append("the candidate is now also found by " + ", ".join(f"{k['kind']} '{k['value']}'" for k in new_keys[:6]))
+    conn.execute(delete(t.account_keys).where(t.account_keys.c.account_id == provisional))
+    conn.execute(update(t.xrefs).where(t.xrefs.c.entity == "account", t.xrefs.c.hub_id == provisional)
+                 .values(hub_id=candidate))
+    # Leads: fold an undelivered lead into the candidate's open lead of the same product line.
+    for lead in conn.execute(select(t.leads).where(t.leads.c.account_id == provisional)).mappings().all():
+        target = conn.execute(select(t.leads.c.id).where(
+            t.leads.c.account_id == candidate, t.leads.c.product_line == lead["product_line"],
+            t.leads.c.is_open.is_(True))).first()
+        delivered = conn.execute(select(func.count()).select_from(t.xrefs).where(
+            t.xrefs.c.entity == "lead", t.xrefs.c.hub_id == lead["id"])).scalar_one()
+        if target is not None and lead["is_open"] and not delivered:
+            into = target[0]
+            conn.execute(update(t.activities).where(t.activities.c.lead_id == lead["id"]).values(lead_id=into))
+            position = conn.execute(select(func.count()).select_from(t.lead_contacts)
+                                    .where(t.lead_contacts.c.lead_id == into)).scalar_one()
+            for link in conn.execute(select(t.lead_contacts).where(t.lead_contacts.c.lead_id == lead["id"])).mappings().all():
+                dup = conn.execute(select(t.lead_contacts).where(t.lead_contacts.c.lead_id == into,
+                                                                 t.lead_contacts.c.contact_id == link["contact_id"])).first()
+                if dup is None:
+                    conn.execute(insert(t.lead_contacts).values(lead_id=into, contact_id=link["contact_id"],
+                                                                position=position))
+                    position += 1
+            conn.execute(delete(t.lead_contacts).where(t.lead_contacts.c.lead_id == lead["id"]))
+            conn.execute(update(t.audit).where(t.audit.c.lead_id == lead["id"]).values(lead_id=into))
+            conn.execute(update(t.inbox).where(t.inbox.c.lead_id == lead["id"]).values(lead_id=into))
+            conn.execute(update(t.outbox).where(t.outbox.c.lead_id == lead["id"], t.outbox.c.status == "pending")
+                         .values(status="done", last_error=f"folded into {into} after review"))
+            conn.execute(update(t.match_reviews).where(t.match_reviews.c.lead_id == lead["id"]).values(lead_id=into))
+            conn.execute(delete(t.leads).where(t.leads.c.id == lead["id"]))
+            _audit(conn, into, candidate, "merge", f"lead {lead['id']} folded into this lead after review by {by}", by)
+            done.append(f"lead {lead['id']} folded into open lead {into}")
+        else:
+            conn.execute(update(t.leads).where(t.leads.c.id == lead["id"]).values(account_id=candidate))
+            if target is not None and lead["is_open"]:
+                done.append(f"lead {lead['id']} moved; it was already delivered, so it stays beside open lead "
+                            f"{target[0]} (merge them in the CRM)")
+            else:
+                done.append(f"lead {lead['id']} moved to the candidate")
+    # Other open reviews of this same pair are settled by this decision.
+    conn.execute(update(t.match_reviews).where(
+        t.match_reviews.c.account_id == provisional, t.match_reviews.c.candidate_id == candidate,
+        t.match_reviews.c.status == "open", t.match_reviews.c.id != review_id,
+    ).values(status="accepted", decided_at=utcnow(), decided_by=f"remembered from review {review_id}"))
+    conn.execute(delete(t.accounts).where(t.accounts.c.id == provisional))
+    return "; ".join(done) or "nothing else to move"
+
+
+def _audit(conn: Connection, lead_id: str | None, account_id: str | None, action: str, reason: str, actor: str) -> None:
+    conn.execute(insert(t.audit).values(lead_id=lead_id, account_id=account_id, at=utcnow(), action=action,
+                                        actor=actor, reason=reason, details={}))

@@ -1,0 +1,94 @@
+"""The match review queue: accept folds a provisional account into its candidate; reject keeps
+them apart; decisions are remembered."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from connectors.file import import_file
+from hub import curation
+from hub.decisions import AccountMatch, MatchOutcome
+from hub.plugins import hookimpl
+from hub.runtime import Hub
+from hub.schema import Inquiry
+from hub.store import tables as t
+
+
+class UnsureAboutAcme:
+    """A matcher plugin that is unsure whether 'Acme Corp' is the existing 'Acme Inc'."""
+
+    def __init__(self) -> None:
+        self.acme_id: str | None = None
+
+    @hookimpl
+    def hub_match_account(self, inquiry: Inquiry, lookup: object) -> AccountMatch | None:
+        if inquiry.company.name == "Acme Corp" and self.acme_id:
+            return AccountMatch(MatchOutcome.UNCERTAIN, "name 'acme' agrees, domains differ (score 0.82)",
+                                account_id=self.acme_id, score=0.82, new_account_name="Acme Corp",
+                                new_account_domain="acme-corp.example")
+        return None
+
+
+CSV_1 = "Email,First Name,Last Name,Company,Website,Product,Activity\nann@acme.example,Ann,Lee,Acme Inc,acme.example,widgets,demo_request\n"
+CSV_2 = "Email,First Name,Last Name,Company,Website,Product,Activity\nbo@acme-corp.example,Bo,Ek,Acme Corp,acme-corp.example,widgets,contact_sales\n"
+
+
+def setup(tmp_path: Path, hub_factory: Callable[..., Hub], sqlite_url: str) -> tuple[Hub, UnsureAboutAcme]:
+    unsure = UnsureAboutAcme()
+    hub = hub_factory(sqlite_url, extra_plugins=(unsure,), routing={"destinations": []})
+    (tmp_path / "a.csv").write_text(CSV_1)
+    import_file(tmp_path / "a.csv", hub.intake, source="s1")
+    hub.process_pending()
+    with hub.store.engine.connect() as conn:
+        unsure.acme_id = conn.execute(select(t.accounts.c.id).where(t.accounts.c.name == "Acme Inc")).scalar_one()
+    (tmp_path / "b.csv").write_text(CSV_2)
+    import_file(tmp_path / "b.csv", hub.intake, source="s2")
+    hub.process_pending()
+    return hub, unsure
+
+
+def test_uncertain_match_queues_a_review_and_accept_folds_the_lead(
+    tmp_path: Path, hub_factory: Callable[..., Hub], sqlite_url: str
+) -> None:
+    hub, unsure = setup(tmp_path, hub_factory, sqlite_url)
+    (review,) = curation.open_reviews(hub.store)
+    assert (review["account_name"], review["candidate_name"]) == ("Acme Corp", "Acme Inc")
+    with hub.store.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(t.leads)).scalar_one() == 2
+
+    decision = curation.decide(hub.store, review["id"], accept=True, by="maria")
+    assert "maria confirmed that Acme Corp is Acme Inc" in decision.message
+    assert "folded into open lead" in decision.message
+    with hub.store.engine.connect() as conn:
+        leads = conn.execute(select(t.leads)).mappings().all()
+        assert len(leads) == 1 and leads[0]["account_id"] == unsure.acme_id
+        lead = hub.store.get_lead(conn, leads[0]["id"])
+        acct_names = [r[0] for r in conn.execute(select(t.accounts.c.name))]
+        trail = hub.store.audit_trail(conn, leads[0]["id"])
+    assert lead is not None
+    assert sorted(a.kind for a in lead.activities) == ["contact_sales", "demo_request"]
+    assert {str(c.email) for c in lead.contacts} == {"ann@acme.example", "bo@acme-corp.example"}
+    assert acct_names == ["Acme Inc"]
+    assert any(e["action"] == "review" and e["actor"] == "maria" for e in trail)
+    assert curation.open_reviews(hub.store) == []
+
+
+def test_reject_keeps_them_apart_and_is_remembered(
+    tmp_path: Path, hub_factory: Callable[..., Hub], sqlite_url: str
+) -> None:
+    hub, _ = setup(tmp_path, hub_factory, sqlite_url)
+    (review,) = curation.open_reviews(hub.store)
+    decision = curation.decide(hub.store, review["id"], accept=False, by="maria", note="different VAT ids")
+    assert "is not Acme Inc (different VAT ids)" in decision.message
+    with hub.store.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(t.accounts)).scalar_one() == 2
+        # The same pair comes up again (a later inquiry): it is closed with the earlier decision.
+        hub.store.add_match_review(conn, review["lead_id"], review["account_id"], review["candidate_id"], 0.8, "again")
+        conn.commit()
+    assert curation.open_reviews(hub.store) == []
+    with hub.store.engine.connect() as conn:
+        statuses = [r[0] for r in conn.execute(select(t.match_reviews.c.decided_by).order_by(t.match_reviews.c.id))]
+    assert statuses == ["maria", f"remembered from review {review['id']}"]
