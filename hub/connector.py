@@ -95,6 +95,9 @@ class PushResult:
     xrefs: dict[str, str] = field(default_factory=dict)
     #: The version the destination stamped on our write (for echo suppression).
     version: str | None = None
+    #: Not attempted on purpose (e.g. the API budget is kept for fresh leads): try again later
+    #: without counting an attempt, so a deferred lead never ends in dead letters.
+    deferred: bool = False
 
 
 @dataclass
