@@ -66,7 +66,7 @@ class LeadWriter:
             send, deferred = self._split_fresh(items)
             usage = self.client.usage
             shown = f"{usage.used}/{usage.total}" if usage else "?"
-            results += [PushResult(i.key, ok=False, retryable=True,
+            results += [PushResult(i.key, ok=False, retryable=True, deferred=True,
                                    error=f"deferred: Salesforce API usage {shown} is past budget_share "
                                          f"{self.settings.budget_share:.0%}; older leads wait for budget")
                         for i in deferred]
