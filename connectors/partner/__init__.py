@@ -9,9 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from hub.connector import Connector
-from hub.mapping import MappingSet
 from hub.plugins import hookimpl
-from hub.schema import Inquiry, Normalized, SourceRecord
 
 from connectors.partner.connector import PartnerConnector, PartnerSettings, _configured_database_url
 
@@ -21,23 +19,6 @@ __all__ = ["PartnerConnector", "PartnerSettings"]
 @hookimpl
 def hub_connector_types() -> list[type[Connector]]:
     return [PartnerConnector]
-
-
-@hookimpl
-def hub_normalize(record: SourceRecord, mappings: MappingSet) -> Normalized | None:
-    """Referrals: the mapping's inquiry, with the activity's source set to the connector instance.
-
-    The engine tells a lead's sources what became of it by matching activity sources against
-    connector names, while the mapping engine writes ``"<connector>:<stream>"``. Naming the
-    instance here keeps outcome callbacks flowing; ``None`` for every other record.
-    """
-    if record.stream != "referral" or mappings.stream(record.connector, record.stream) is None:
-        return None
-    normalized = mappings.normalize(record)
-    if isinstance(normalized, Inquiry):
-        activity = normalized.activity.model_copy(update={"source": record.connector})
-        return normalized.model_copy(update={"activity": activity})
-    return normalized
 
 
 @hookimpl

@@ -1,8 +1,11 @@
 """The partner portal in headless Chromium: sign in, refer a company, see it routed, see the outcome.
 
-A real uvicorn server on a free loopback port runs the app with its workers, so the referral is
-processed by the daemon's own processor. The outcome is recorded with ``hub.engine.record_outcome``
-(the outcome a CRM sync would report). ``LEADHUB_SCREENSHOTS=1`` refreshes docs/img/.
+Everything between the browser and the CRM is real: a uvicorn server on a free loopback port runs
+the daemon's app with its workers, which process the referral, deliver the lead to the sandbox
+Salesforce through the Salesforce connector (simple-salesforce over loopback HTTP) and pull its
+outcomes on a short schedule. A rep then converts the lead and closes the opportunity won in the
+sandbox (its control API, as a rep would in the UI), and the portal shows "won" with the amount.
+``LEADHUB_SCREENSHOTS=1`` refreshes docs/img/.
 """
 
 from __future__ import annotations
@@ -20,9 +23,10 @@ import uvicorn
 from sqlalchemy import select
 
 import connectors.partner
+import connectors.salesforce
 from connectors.partner import keys
 from hub.runtime import Hub
-from hub.schema import LeadStatus, Outcome
+from hub.sandbox.testing import SandboxServer
 from hub.store import partners as q
 from hub.store import tables as t
 from hub.web import create_app
@@ -49,7 +53,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _wait(condition: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
+def _wait(condition: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
@@ -58,9 +62,26 @@ def _wait(condition: Callable[[], bool], what: str, timeout: float = 10.0) -> No
 
 
 @pytest.fixture
-def served(hub_factory: Callable[..., Hub], sqlite_url: str) -> Iterator[tuple[str, Hub]]:
+def served(hub_factory: Callable[..., Hub], sqlite_url: str,
+           sandbox_reset: SandboxServer) -> Iterator[tuple[str, Hub]]:
+    """The daemon's app and workers on loopback, routing to Jane in the sandbox Salesforce."""
     _need_browser()
-    hub = hub_factory(sqlite_url, extra_plugins=(connectors.partner,), connectors={"partner": {"type": "partner"}})
+    org = sandbox_reset
+    assert org.control is not None
+    rep = next(p for p in org.control.team() if "Integration" not in p["name"])
+    hub = hub_factory(
+        sqlite_url, extra_plugins=(connectors.partner, connectors.salesforce),
+        connectors={
+            "partner": {"type": "partner"},
+            # Outcomes only (no rep-made inquiries), pulled by the daemon's own worker every 0.2 s.
+            "salesforce": {"type": "salesforce", "instance_url": org.url, "session_id": org.sf_token,
+                           "pull_streams": [], "schedule_seconds": 0.2, "page_size": 200,
+                           "retry_initial_seconds": 0.01, "retry_max_seconds": 0.05},
+        },
+        owners=[{"id": "jane", "name": "Jane Doe", "email": "jane@example.com",
+                 "crm_ids": {"salesforce": rep["salesforce_user_id"]}}],
+        routing={"strategy": "round_robin", "default_owner": "jane", "destinations": ["salesforce"]},
+    )
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(hub), host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -71,10 +92,14 @@ def served(hub_factory: Callable[..., Hub], sqlite_url: str) -> Iterator[tuple[s
     thread.join(10)
 
 
-def test_portal_refer_follow_and_outcome(served: tuple[str, Hub], tmp_path: Path) -> None:
+def test_portal_refer_follow_and_outcome(served: tuple[str, Hub], sandbox_reset: SandboxServer,
+                                        tmp_path: Path) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     base, hub = served
+    org = sandbox_reset
+    assert org.control is not None
+    sf = org.salesforce()
     shots = DOCS_IMG if os.environ.get("LEADHUB_SCREENSHOTS") else tmp_path
     key = keys.new_key()
     with hub.store.engine.begin() as conn:
@@ -116,10 +141,29 @@ def test_portal_refer_follow_and_outcome(served: tuple[str, Hub], tmp_path: Path
         expect(page.get_by_test_id("owner")).to_have_text("Jane")
         with hub.store.engine.connect() as conn:
             lead_id = conn.execute(select(t.leads.c.id)).scalar_one()
-        hub.engine.record_outcome(Outcome(lead_id=lead_id, status=LeadStatus.WON, amount=48000.0,
-                                          reason="signed a 3-year deal", reported_by="salesforce"))
-        page.reload()
-        expect(page.get_by_test_id("status")).to_have_text("won")
+
+        # The deliverer upserts it into Salesforce, keyed by the hub's lead id.
+        found: dict[str, str] = {}
+
+        def in_salesforce() -> bool:
+            rows = sf.query(f"SELECT Id, OwnerId, Company FROM Lead WHERE LeadHub_Id__c = '{lead_id}'")["records"]
+            if rows:
+                found.update(rows[0])
+            return bool(rows)
+
+        _wait(in_salesforce, "the lead to reach the sandbox Salesforce")
+        jane_in_salesforce = next(p["salesforce_user_id"] for p in org.control.team() if "Integration" not in p["name"])
+        assert found["Company"] == "Globex" and found["OwnerId"] == jane_in_salesforce
+
+        # A rep converts it and wins the deal in Salesforce; the daemon's puller reports it back.
+        converted = org.control.convert_lead(found["Id"])
+        org.control.close_opportunity(converted["opportunityId"], won=True, amount=48000)
+
+        def won() -> bool:
+            page.reload()
+            return page.get_by_test_id("status").inner_text() == "won"
+
+        _wait(won, "the won opportunity to reach the portal")
         expect(page.get_by_test_id("outcome")).to_contain_text("48,000.00")
         page.screenshot(path=str(shots / "portal-timeline.png"), full_page=True)
 
