@@ -142,9 +142,13 @@ def hub_route(context: RoutingContext) -> RouteDecision | None:
 def hub_sla_breached(lead: Lead, owners: list[Owner], now: datetime) -> SlaAction | None:
     """A routed lead was not accepted by its due time: escalate, reassign or claw back.
 
-    Stops at first non-None result.
+    Stops at first non-None result. Every step is audited.
 
-    :returns: a :class:`~hub.decisions.SlaAction`, or ``None`` to let another plugin decide.
+    :param lead: the routed lead (its ``owner_id`` and ``sla_due_at``).
+    :param owners: every configured owner.
+    :param now: the current time, timezone-aware UTC.
+    :returns: a :class:`~hub.decisions.SlaAction` (``escalate`` or ``reassign`` to ``owner_id``,
+        or ``claw_back`` to nurture), or ``None`` to let another plugin decide.
     """
 
 
@@ -153,14 +157,28 @@ def hub_sla_breached(lead: Lead, owners: list[Owner], now: datetime) -> SlaActio
 
 @hookspec
 def hub_lead_routed(lead: Lead, decision: RouteDecision) -> None:
-    """A lead was routed to an owner (after the transaction committed). Return value ignored."""
+    """A lead was routed to an owner (after the transaction committed). Return value ignored.
+
+    :param lead: the routed lead.
+    :param decision: the :class:`~hub.decisions.RouteDecision` that routed it.
+    """
 
 
 @hookspec
 def hub_outcome(lead: Lead, outcome: Outcome) -> None:
-    """A lead's outcome changed (accepted, converted, won, lost, rejected). Return value ignored."""
+    """A lead's outcome changed (accepted, converted, won, lost, rejected). Return value ignored.
+
+    :param lead: the lead after the change.
+    :param outcome: the :class:`~hub.schema.Outcome` (status, reason, amount, at, reported_by).
+    """
 
 
 @hookspec
 def hub_record_quarantined(connector: str, stream: str, reason: str, details: dict[str, Any]) -> None:
-    """A record was quarantined with ``reason``. Return value ignored."""
+    """A record was quarantined with ``reason``. Return value ignored.
+
+    :param connector: the connector instance the record came from.
+    :param stream: its stream (``Lead``, ``form:demo``, ``csv``...).
+    :param reason: why, in words a person can act on.
+    :param details: extra facts (inbox id, field, line number).
+    """
