@@ -20,7 +20,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 
-from hub.sandbox import control_api, hubspot, persist, salesforce
+from hub.sandbox import control_api, hubspot, oauth, persist, salesforce
 from hub.sandbox.core import Sandbox, SandboxSettings
 from hub.sandbox.errors import SandboxHTTPError, hs_body, sf_error_item
 from hub.sandbox.gate import Gate
@@ -79,6 +79,9 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 async def _server_error(request: Request, exc: Exception) -> Response:
     log.exception("sandbox bug while serving %s %s", request.method, request.url.path)
     path = request.url.path
+    if path.startswith(oauth.OAUTH_PREFIX):
+        return json_response({"error": "unknown_error", "error_description": "retry your request"},
+                             500)
     if path.startswith("/services/data"):
         return json_response([sf_error_item("UNKNOWN_EXCEPTION", "An unexpected error occurred "
                                             "in the sandbox")], 500)
@@ -112,7 +115,7 @@ def create_app(settings: SandboxSettings | None = None) -> Starlette:
                 await saver.save_now()
 
     app = Starlette(
-        routes=[*salesforce.ROUTES, *hubspot.ROUTES, *control_api.ROUTES],
+        routes=[*salesforce.ROUTES, *oauth.ROUTES, *hubspot.ROUTES, *control_api.ROUTES],
         middleware=[Middleware(Gate, sandbox=sandbox)],
         exception_handlers={SandboxHTTPError: _sandbox_error, HTTPException: _http_error,
                             Exception: _server_error},

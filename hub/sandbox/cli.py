@@ -12,6 +12,14 @@ import typer
 import uvicorn
 
 from hub.sandbox.core import DEFAULT_HS_TOKEN, DEFAULT_SF_TOKEN, SandboxSettings
+from hub.sandbox.oauth import (
+    DEFAULT_CLIENT_ID,
+    DEFAULT_CLIENT_SECRET,
+    DEFAULT_PASSWORD,
+    DEFAULT_SECURITY_TOKEN,
+    DEFAULT_USERNAME,
+    OAuthSettings,
+)
 
 app = typer.Typer(help="Local Salesforce and HubSpot sandboxes that the real clients talk to.",
                   no_args_is_help=True)
@@ -30,6 +38,19 @@ def serve(
                                  help="Bearer token the Salesforce API accepts.", show_default=False),
     hs_token: str = typer.Option(DEFAULT_HS_TOKEN, "--hs-token", envvar="LEADHUB_SANDBOX_HS_TOKEN",
                                  help="Bearer token the HubSpot API accepts.", show_default=False),
+    sf_client_id: str = typer.Option(DEFAULT_CLIENT_ID, envvar="LEADHUB_SANDBOX_SF_CLIENT_ID",
+                                     help="Connected app client id the token endpoint accepts."),
+    sf_client_secret: str = typer.Option(DEFAULT_CLIENT_SECRET,
+                                         envvar="LEADHUB_SANDBOX_SF_CLIENT_SECRET",
+                                         help="Its client secret.", show_default=False),
+    sf_username: str = typer.Option(DEFAULT_USERNAME, envvar="LEADHUB_SANDBOX_SF_USERNAME",
+                                    help="Username for the OAuth password flow."),
+    sf_password: str = typer.Option(DEFAULT_PASSWORD, envvar="LEADHUB_SANDBOX_SF_PASSWORD",
+                                    help="Its password.", show_default=False),
+    sf_security_token: str = typer.Option(DEFAULT_SECURITY_TOKEN,
+                                          envvar="LEADHUB_SANDBOX_SF_SECURITY_TOKEN",
+                                          help="Appended to the password (\"\" for none).",
+                                          show_default=False),
     seed: bool = typer.Option(True, "--seed/--no-seed", help="Start with the demo org."),
     persist: Path | None = typer.Option(None, "--persist",
                                         help="SQLite file to keep state in across restarts."),
@@ -39,7 +60,11 @@ def serve(
     from hub.sandbox.app import create_app
 
     logging.basicConfig(level=log_level.upper())
-    settings = SandboxSettings(sf_token=sf_token, hs_token=hs_token, seed=seed, persist=persist)
+    oauth = OAuthSettings(client_id=sf_client_id, client_secret=sf_client_secret,
+                          username=sf_username, password=sf_password,
+                          security_token=sf_security_token)
+    settings = SandboxSettings(sf_token=sf_token, hs_token=hs_token, seed=seed, persist=persist,
+                               oauth=oauth)
     typer.echo(f"Sandbox CRMs on http://{host}:{port}  (Salesforce /services/data, HubSpot /crm, "
                f"control /_sandbox; state {'in ' + str(persist) if persist else 'in memory'})")
     uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level,

@@ -7,6 +7,7 @@ opportunity), to break things on purpose (faults, limits) and to count API calls
     ids = control.convert_lead(lead_id)            # {"accountId", "contactId", "opportunityId"}
     control.close_opportunity(ids["opportunityId"], won=True, amount=12000)
     control.inject_fault(r"/composite/sobjects", status=503, count=2)
+    control.expire_salesforce_sessions()           # every holder of a token gets 401 next
     control.counters()["salesforce"]["total"]
 """
 
@@ -70,26 +71,44 @@ class SandboxControl:
         return result
 
     # -- a sales rep in Salesforce -----------------------------------------------------------------
-    def set_lead_status(self, lead_id: str, status: str,
-                        owner_id: str | None = None) -> dict[str, Any]:
-        result: dict[str, Any] = self._call("POST", f"/salesforce/leads/{lead_id}/status",
-                                            {"status": status, "owner_id": owner_id})
+    # The rep who acts is recorded as LastModifiedById: ``acting_user_id``, else the record's
+    # owner when that is not the integration user, else the first seeded rep.
+    def set_lead_status(self, lead_id: str, status: str, owner_id: str | None = None, *,
+                        acting_user_id: str | None = None) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("POST", f"/salesforce/leads/{lead_id}/status", {
+            "status": status, "owner_id": owner_id, "acting_user_id": acting_user_id})
         return result
 
     def convert_lead(self, lead_id: str, *, account_id: str | None = None,
-                     create_opportunity: bool = True,
-                     opportunity_name: str | None = None) -> dict[str, Any]:
+                     create_opportunity: bool = True, opportunity_name: str | None = None,
+                     acting_user_id: str | None = None) -> dict[str, Any]:
         result: dict[str, Any] = self._call("POST", f"/salesforce/leads/{lead_id}/convert", {
             "account_id": account_id, "create_opportunity": create_opportunity,
-            "opportunity_name": opportunity_name})
+            "opportunity_name": opportunity_name, "acting_user_id": acting_user_id})
         return result
 
-    def close_opportunity(self, opportunity_id: str, won: bool,
-                          amount: float | None = None) -> dict[str, Any]:
+    def close_opportunity(self, opportunity_id: str, won: bool, amount: float | None = None, *,
+                          acting_user_id: str | None = None) -> dict[str, Any]:
         result: dict[str, Any] = self._call(
             "POST", f"/salesforce/opportunities/{opportunity_id}/close",
-            {"won": won, "amount": amount})
+            {"won": won, "amount": amount, "acting_user_id": acting_user_id})
         return result
+
+    # -- Salesforce sessions -------------------------------------------------------------------------
+    def salesforce_sessions(self) -> dict[str, Any]:
+        """``{"static_token_valid", "sessions": [{"token_sha256", "user_id", "grant", ...}]}``;
+        ``hub.sandbox.oauth.token_fingerprint(token)`` gives a token's ``token_sha256``."""
+        result: dict[str, Any] = self._call("GET", "/salesforce/sessions")
+        return result
+
+    def expire_salesforce_session(self, token: str) -> None:
+        """The next request with ``token`` (static or issued) gets 401 INVALID_SESSION_ID."""
+        self._call("POST", "/salesforce/sessions/expire", {"token": token})
+
+    def expire_salesforce_sessions(self) -> int:
+        """Expire every session, the static token's included (a reset revives that one)."""
+        result: dict[str, Any] = self._call("POST", "/salesforce/sessions/expire", {"all": True})
+        return int(result["expired"])
 
     # -- a sales rep in HubSpot ----------------------------------------------------------------------
     def set_contact_status(self, contact_id: str, *, hs_lead_status: str | None = None,

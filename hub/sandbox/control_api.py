@@ -1,7 +1,7 @@
 """The control API (``/_sandbox/...``): what tests and demos do to the sandbox from outside.
 
 Reset and seed, act as a sales rep (lead status, convert a lead, close an opportunity or a deal),
-inject faults, read API-call counters, read and change limits, save state. Bodies are validated
+list and expire Salesforce sessions, inject faults, read API-call counters, read and change limits, save state. Bodies are validated
 with pydantic; errors are ``{"error": "..."}`` saying what to send instead. No auth: the sandbox is
 a development tool meant to listen on loopback only.
 """
@@ -29,21 +29,31 @@ class ResetBody(BaseModel):
     seed: bool = True
 
 
-class LeadStatusBody(BaseModel):
+class RepBody(BaseModel):
+    #: The User who acts (LastModifiedById); default: the record's owner, else a seeded rep.
+    acting_user_id: str | None = Field(default=None, max_length=18)
+
+
+class LeadStatusBody(RepBody):
     status: str = Field(min_length=1, max_length=255)
     owner_id: str | None = Field(default=None, max_length=18)
 
 
-class ConvertBody(BaseModel):
+class ConvertBody(RepBody):
     account_id: str | None = Field(default=None, max_length=18)
     create_opportunity: bool = True
     opportunity_name: str | None = Field(default=None, max_length=120)
     converted_status: str = Field(default="Closed - Converted", max_length=255)
 
 
-class CloseBody(BaseModel):
+class CloseBody(RepBody):
     won: bool
     amount: float | None = Field(default=None, ge=0, le=1e12)
+
+
+class ExpireBody(BaseModel):
+    token: str | None = Field(default=None, min_length=1, max_length=512)
+    all: bool = False
 
 
 class ContactStatusBody(BaseModel):
@@ -136,7 +146,8 @@ async def lead_status(request: Request) -> Response:
     body = await _parse(request, LeadStatusBody)
     org = _sandbox(request).salesforce
     try:
-        record = org.set_lead_status(request.path_params["lead_id"], body.status, body.owner_id)
+        record = org.set_lead_status(request.path_params["lead_id"], body.status, body.owner_id,
+                                     body.acting_user_id)
     except RecordError as exc:  # validation: the message says what is allowed
         raise SandboxHTTPError(422, {"error": exc.message}) from None
     return json_response(org.render(org.objects["Lead"], record, "59.0"))
@@ -148,14 +159,36 @@ async def convert_lead(request: Request) -> Response:
     return json_response(org.convert_lead(
         request.path_params["lead_id"], account_id=body.account_id,
         create_opportunity=body.create_opportunity, opportunity_name=body.opportunity_name,
-        converted_status=body.converted_status))
+        converted_status=body.converted_status, acting_user_id=body.acting_user_id))
 
 
 async def close_opportunity(request: Request) -> Response:
     body = await _parse(request, CloseBody)
     org = _sandbox(request).salesforce
-    record = org.close_opportunity(request.path_params["opportunity_id"], body.won, body.amount)
+    record = org.close_opportunity(request.path_params["opportunity_id"], body.won, body.amount,
+                                   body.acting_user_id)
     return json_response(org.render(org.objects["Opportunity"], record, "59.0"))
+
+
+async def sessions(request: Request) -> Response:
+    """Salesforce sessions: the static token's state and the issued ones (never a token)."""
+    return json_response(_sandbox(request).sessions.snapshot())
+
+
+async def expire_sessions(request: Request) -> Response:
+    """Expire one session token (``token``) or every session (``all``, the static token too):
+    the next request with it gets 401 INVALID_SESSION_ID. A reset makes the static one valid."""
+    body = await _parse(request, ExpireBody)
+    store = _sandbox(request).sessions
+    if body.all:
+        return json_response({"expired": store.expire_all()})
+    if body.token is None:
+        raise SandboxHTTPError(422, {"error": "Send {\"token\": \"...\"} to expire one session "
+                                              "or {\"all\": true} to expire every session"})
+    if not store.expire(body.token):
+        raise SandboxHTTPError(404, {"error": "That token is not a valid session (already "
+                                              "expired, or never issued): nothing to expire"})
+    return json_response({"expired": 1})
 
 
 async def contact_status(request: Request) -> Response:
@@ -260,6 +293,8 @@ ROUTES = [
     Route("/_sandbox/salesforce/leads/{lead_id}/convert", convert_lead, methods=["POST"]),
     Route("/_sandbox/salesforce/opportunities/{opportunity_id}/close", close_opportunity,
           methods=["POST"]),
+    Route("/_sandbox/salesforce/sessions", sessions, methods=["GET"]),
+    Route("/_sandbox/salesforce/sessions/expire", expire_sessions, methods=["POST"]),
     Route("/_sandbox/hubspot/contacts/{contact_id}/status", contact_status, methods=["POST"]),
     Route("/_sandbox/hubspot/deals", create_deal, methods=["POST"]),
     Route("/_sandbox/hubspot/deals/{deal_id}/close", close_deal, methods=["POST"]),

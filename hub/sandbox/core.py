@@ -15,6 +15,7 @@ from typing import Any
 from hub.sandbox.faults import Faults
 from hub.sandbox.hs_portal import HubSpotPortal
 from hub.sandbox.limits import LimitSettings, RateLimiter
+from hub.sandbox.oauth import OAuthSettings, Sessions
 from hub.sandbox.salesforce import QueryCursors
 from hub.sandbox.sf_org import SalesforceOrg
 
@@ -24,7 +25,8 @@ DEFAULT_HS_TOKEN = "pat-sandbox-hs"
 
 @dataclass
 class SandboxSettings:
-    """How one sandbox runs. Tokens are the bearer tokens each CRM API accepts."""
+    """How one sandbox runs. Tokens are the bearer tokens each CRM API accepts; ``oauth`` is what
+    the Salesforce token endpoint accepts (its sessions are valid beside ``sf_token``)."""
 
     sf_token: str = DEFAULT_SF_TOKEN
     hs_token: str = DEFAULT_HS_TOKEN
@@ -32,6 +34,7 @@ class SandboxSettings:
     persist: Path | None = None
     limits: LimitSettings = field(default_factory=LimitSettings)
     save_interval: float = 5.0
+    oauth: OAuthSettings = field(default_factory=OAuthSettings)
 
 
 class CallCounters:
@@ -65,15 +68,18 @@ class Sandbox:
         self.faults = Faults()
         self.counters = CallCounters()
         self.cursors = QueryCursors()
+        self.sessions = Sessions(settings.sf_token)
         self.stopping = asyncio.Event()  # set at shutdown: ends requests held by faults
 
     def reset(self, seed: bool) -> None:
-        """Empty both CRMs and forget faults, counters and limit changes; seed if asked."""
+        """Empty both CRMs and forget faults, counters, limit changes and issued or expired
+        Salesforce sessions; seed if asked."""
         from hub.sandbox.seed import seed_org  # seed imports core's neighbours, not core
 
         self.salesforce.reset()
         self.hubspot.reset()
         self.cursors.clear()
+        self.sessions.clear()
         self.faults.clear()
         self.counters.clear()
         self.limits.reset()

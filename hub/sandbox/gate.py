@@ -1,8 +1,10 @@
 """The front door of both CRM APIs: faults, bearer-token auth, rate limits, limit headers and
 API-call counting, in that order, for every ``/services/data/...`` and ``/crm/...`` request.
 
-A plain ASGI middleware (no per-request task or body buffering), so it costs little on the hot
-batch paths. The control API (``/_sandbox/...``) passes straight through.
+The Salesforce OAuth endpoints (``/services/oauth2/...``) get faults and counting only: a login
+needs no bearer token and, as in Salesforce, does not use the daily API allocation. A plain ASGI
+middleware (no per-request task or body buffering), so it costs little on the hot batch paths.
+The control API (``/_sandbox/...``) passes straight through.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from hub.sandbox.core import Sandbox
 from hub.sandbox.errors import SandboxHTTPError, SfError, hs_body
 from hub.sandbox.faults import FaultRule
 from hub.sandbox.http import dumps
+from hub.sandbox.oauth import OAUTH_PREFIX
 
 SF_PREFIX = "/services/data"
 HS_PREFIX = "/crm/"
@@ -28,7 +31,7 @@ class DroppedConnection(Exception):
 
 
 def _system(path: str) -> str | None:
-    if path.startswith(SF_PREFIX):
+    if path.startswith((SF_PREFIX, OAUTH_PREFIX)):
         return "salesforce"
     if path.startswith(HS_PREFIX):
         return "hubspot"
@@ -61,7 +64,10 @@ def _unauthorized(system: str) -> SandboxHTTPError:
         "https://developers.hubspot.com/docs/methods/auth/oauth-overview"))
 
 
-def fault_body(system: str, status: int) -> Any:
+def fault_body(system: str, status: int, login: bool = False) -> Any:
+    if login:  # the OAuth endpoints answer in OAuth's shape, which the login helpers parse
+        return {"error": "unknown_error", "error_description": f"retry your request (injected "
+                                                               f"fault, HTTP {status})"}
     if system == "salesforce":
         code = "SERVER_UNAVAILABLE" if status == 503 else "REQUEST_LIMIT_EXCEEDED" \
             if status == 429 else "UNKNOWN_EXCEPTION"
@@ -95,14 +101,16 @@ class Gate:
         try:
             fault = sandbox.faults.take(method, path)
             if fault is not None:
-                status_seen[0] = await self._fault(system, fault, send)
+                status_seen[0] = await self._fault(system, fault, send,
+                                                  path.startswith(OAUTH_PREFIX))
                 return
-            error = self._admit(system, scope)
+            login = path.startswith(OAUTH_PREFIX)
+            error = None if login else self._admit(system, scope)
             if error is not None:
                 status_seen[0] = error.status
                 await send_json(send, error.status, error.body, error.headers)
                 return
-            limit_headers = [(k.lower().encode(), v.encode()) for k, v in (
+            limit_headers = [] if login else [(k.lower().encode(), v.encode()) for k, v in (
                 sandbox.limits.salesforce_headers() if system == "salesforce"
                 else sandbox.limits.hubspot_headers()).items()]
 
@@ -119,21 +127,22 @@ class Gate:
             sandbox.counters.record(system, f"{method} {template}", status_seen[0])
 
     def _admit(self, system: str, scope: Scope) -> SandboxHTTPError | None:
-        settings = self.sandbox.settings
-        expected = settings.sf_token if system == "salesforce" else settings.hs_token
-        if not secrets.compare_digest(_bearer(scope).encode(), expected.encode()):
-            return _unauthorized(system)
         if system == "salesforce":
+            if not self.sandbox.sessions.valid(_bearer(scope)):
+                return _unauthorized(system)
             return self.sandbox.limits.charge_salesforce()
+        if not secrets.compare_digest(_bearer(scope).encode(),
+                                      self.sandbox.settings.hs_token.encode()):
+            return _unauthorized(system)
         return self.sandbox.limits.charge_hubspot(scope["path"].endswith("/search"))
 
-    async def _fault(self, system: str, fault: FaultRule, send: Send) -> int:
+    async def _fault(self, system: str, fault: FaultRule, send: Send, login: bool) -> int:
         if fault.kind == "timeout":
             try:
                 await asyncio.wait_for(self.sandbox.stopping.wait(), timeout=fault.delay)
             except TimeoutError:
                 pass
-            await send_json(send, 504, fault_body(system, 504), {})
+            await send_json(send, 504, fault_body(system, 504, login), {})
             return 504
         if fault.kind == "drop":
             await send({"type": "http.response.start", "status": 200,
@@ -142,5 +151,5 @@ class Gate:
             await send({"type": "http.response.body", "body": b'{"partial', "more_body": True})
             raise DroppedConnection("injected fault: connection dropped mid-response")
         headers = self.sandbox.limits.hubspot_headers() if system == "hubspot" else {}
-        await send_json(send, fault.status, fault_body(system, fault.status), headers)
+        await send_json(send, fault.status, fault_body(system, fault.status, login), headers)
         return fault.status

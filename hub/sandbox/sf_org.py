@@ -26,7 +26,7 @@ from hub.sandbox.sf_schema import (
 from hub.sandbox.state import Record, Table, index_key
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-API_USER_NUMBER = 1  # the integration user every write is attributed to
+API_USER_NUMBER = 1  # the integration user every API write is attributed to
 
 
 def sf_datetime(moment: datetime) -> str:
@@ -255,18 +255,19 @@ class SalesforceOrg:
             return [record["Id"]] if record else []
         return self.tables[obj.name].find(fd.name, value)
 
-    def apply(self, plan: WritePlan, stamp: str) -> str:
+    def apply(self, plan: WritePlan, stamp: str, user_id: str | None = None) -> str:
+        """Write a validated plan as ``user_id`` (default: the integration user)."""
         obj, values = plan.obj, dict(plan.values)
         table = self.tables[obj.name]
-        audit = {"LastModifiedDate": stamp, "SystemModstamp": stamp,
-                 "LastModifiedById": self.api_user_id}
+        user_id = user_id or self.api_user_id
+        audit = {"LastModifiedDate": stamp, "SystemModstamp": stamp, "LastModifiedById": user_id}
         if plan.record_id is None:
             record_id = self.new_id(obj)
             record: Record = {name: fd.default for name, fd in obj.fields.items()}
             record.update(values)
-            record.update(audit, Id=record_id, CreatedDate=stamp, CreatedById=self.api_user_id)
+            record.update(audit, Id=record_id, CreatedDate=stamp, CreatedById=user_id)
             if "OwnerId" in obj.fields and not record.get("OwnerId"):
-                record["OwnerId"] = self.api_user_id
+                record["OwnerId"] = user_id
             self._derive(obj, record, record)
             table.insert(record_id, record)
             return record_id
@@ -315,9 +316,28 @@ class SalesforceOrg:
         return out
 
     # -- what a sales rep does in the UI ------------------------------------------------------------
-    def _rep_update(self, obj: ObjectDef, record_id: str, values: Record) -> Record:
+    # A rep's edit is recorded as the rep's (LastModifiedById), as a real org does: that is how a
+    # connector with an integration user tells a rep's change from its own write.
+    def rep_user(self, record: Record, acting_user_id: str | None = None) -> str:
+        """Who acts: the given user, else the record's owner when that is a person other than
+        the integration user, else the first seeded rep (the integration user in an empty org)."""
+        users = self.tables["User"]
+        if acting_user_id:
+            user_id = normalize_sf_id(acting_user_id)
+            if user_id is None or users.get(user_id) is None:
+                raise SfError(404, "NOT_FOUND", f"No User with id {acting_user_id[:20]}: "
+                              "GET /_sandbox/team lists the seeded people")
+            return user_id
+        owner = str(record.get("OwnerId") or "")
+        if owner.startswith("005") and owner != self.api_user_id and users.get(owner):
+            return owner
+        reps = sorted(uid for uid in users.records if uid != self.api_user_id)
+        return reps[0] if reps else self.api_user_id
+
+    def _rep_update(self, obj: ObjectDef, record_id: str, values: Record, user_id: str) -> Record:
         stamp = self.now()
-        values = {**values, "LastModifiedDate": stamp, "SystemModstamp": stamp}
+        values = {**values, "LastModifiedDate": stamp, "SystemModstamp": stamp,
+                  "LastModifiedById": user_id}
         record = self.tables[obj.name].records[record_id]
         self._derive(obj, {**record, **values}, values)
         return self.tables[obj.name].update(record_id, values)
@@ -330,20 +350,24 @@ class SalesforceOrg:
                           "the id (GET /_sandbox/summary lists counts)")
         return obj, record
 
-    def set_lead_status(self, lead_id: str, status: str, owner_id: str | None = None) -> Record:
+    def set_lead_status(self, lead_id: str, status: str, owner_id: str | None = None,
+                        acting_user_id: str | None = None) -> Record:
         obj, record = self.rep_record("Lead", lead_id)
+        user_id = self.rep_user(record, acting_user_id)
         values: Record = {"Status": self._coerce(obj, obj.fields["Status"], status)}
         if owner_id:
             values["OwnerId"] = self._coerce(obj, obj.fields["OwnerId"], owner_id)
         if record.get("IsConverted"):
             raise SfError(400, "CANNOT_UPDATE_CONVERTED_LEAD", "cannot reference converted lead")
-        return self._rep_update(obj, record["Id"], values)
+        return self._rep_update(obj, record["Id"], values, user_id)
 
     def convert_lead(self, lead_id: str, *, account_id: str | None = None,
                      create_opportunity: bool = True, opportunity_name: str | None = None,
-                     converted_status: str = "Closed - Converted") -> dict[str, str | None]:
+                     converted_status: str = "Closed - Converted",
+                     acting_user_id: str | None = None) -> dict[str, str | None]:
         """Convert a lead as the UI does: account (new or given), contact, optional opportunity."""
         lead_obj, lead = self.rep_record("Lead", lead_id)
+        user_id = self.rep_user(lead, acting_user_id)
         if lead.get("IsConverted"):
             raise SfError(400, "CANNOT_UPDATE_CONVERTED_LEAD", "cannot reference converted lead: "
                           "it is already converted")
@@ -356,13 +380,14 @@ class SalesforceOrg:
             account_id = self.apply(WritePlan(self.objects["Account"], None, {
                 "Name": lead["Company"], "Website": lead.get("Website"), "OwnerId": owner,
                 "Industry": lead.get("Industry"), "NumberOfEmployees": lead.get("NumberOfEmployees"),
-                "BillingCountry": lead.get("Country")}), stamp)
+                "BillingCountry": lead.get("Country")}), stamp, user_id)
         contact_values: Record = {
             "AccountId": account_id, "FirstName": lead.get("FirstName"),
             "LastName": lead["LastName"], "Email": lead.get("Email"), "Phone": lead.get("Phone"),
             "Title": lead.get("Title"), "LeadSource": lead.get("LeadSource"), "OwnerId": owner,
             "MailingCountry": lead.get("Country")}
-        contact_id = self.apply(WritePlan(self.objects["Contact"], None, contact_values), stamp)
+        contact_id = self.apply(WritePlan(self.objects["Contact"], None, contact_values), stamp,
+                                user_id)
         opportunity_id = None
         if create_opportunity:
             close = (datetime.now(UTC) + timedelta(days=30)).date().isoformat()
@@ -371,23 +396,24 @@ class SalesforceOrg:
                 "CloseDate": close, "AccountId": account_id, "OwnerId": owner,
                 "LeadSource": lead.get("LeadSource"),
                 # Lead field mapping, as orgs configure it: the hub's id follows the lead.
-                "LeadHub_Id__c": lead.get("LeadHub_Id__c")}), stamp)
+                "LeadHub_Id__c": lead.get("LeadHub_Id__c")}), stamp, user_id)
         self._rep_update(lead_obj, lead["Id"], {
             "IsConverted": True, "Status": converted_status,
             "ConvertedDate": datetime.now(UTC).date().isoformat(),
             "ConvertedAccountId": account_id, "ConvertedContactId": contact_id,
-            "ConvertedOpportunityId": opportunity_id})
+            "ConvertedOpportunityId": opportunity_id}, user_id)
         return {"leadId": lead["Id"], "accountId": account_id, "contactId": contact_id,
                 "opportunityId": opportunity_id}
 
-    def close_opportunity(self, opportunity_id: str, won: bool,
-                          amount: float | None = None) -> Record:
+    def close_opportunity(self, opportunity_id: str, won: bool, amount: float | None = None,
+                          acting_user_id: str | None = None) -> Record:
         obj, record = self.rep_record("Opportunity", opportunity_id)
+        user_id = self.rep_user(record, acting_user_id)
         values: Record = {"StageName": "Closed Won" if won else "Closed Lost", "Probability": None,
                           "CloseDate": datetime.now(UTC).date().isoformat()}
         if amount is not None:
             values["Amount"] = float(amount)
-        return self._rep_update(obj, record["Id"], values)
+        return self._rep_update(obj, record["Id"], values, user_id)
 
     def add_user(self, number: int, first: str, last: str, email: str, title: str) -> str:
         user_id = sf_id("005", number)

@@ -4,7 +4,9 @@
 is inspectable as ``.state``) or in a subprocess (``subprocess=True``: its own core, as the
 benchmarks want), and waits until the server answers its health check, with a deadline.
 ``salesforce_client`` and ``hubspot_client`` build the unmodified simple-salesforce and
-hubspot-api-client clients for it, as ``shared/reference/crm-wire-protocol.md`` section C shows.
+hubspot-api-client clients for it, as ``shared/reference/crm-wire-protocol.md`` section C shows;
+``salesforce_login_client`` logs in through the sandbox's OAuth token endpoint instead, with
+simple-salesforce's own login helpers (which then log in again by themselves on a 401).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from hub.sandbox.app import create_app
 from hub.sandbox.control import SandboxControl
 from hub.sandbox.core import DEFAULT_HS_TOKEN, DEFAULT_SF_TOKEN, Sandbox, SandboxSettings
 from hub.sandbox.limits import LimitSettings
+from hub.sandbox.oauth import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, OAuthSettings
 
 START_DEADLINE_SECONDS = 20.0
 
@@ -50,7 +53,7 @@ def _origin(url_or_port: str | int) -> str:
 def salesforce_client(url_or_port: str | int, token: str = DEFAULT_SF_TOKEN,
                       version: str = "59.0", timeout: float | None = 30.0) -> Any:
     """A real ``simple_salesforce.Salesforce`` talking to the sandbox over loopback http."""
-    from simple_salesforce import Salesforce
+    from simple_salesforce.api import Salesforce
 
     origin = _origin(url_or_port)
     session = requests.Session()
@@ -61,6 +64,56 @@ def salesforce_client(url_or_port: str | int, token: str = DEFAULT_SF_TOKEN,
     if timeout is not None:
         client.session.request = _with_timeout(session.request, timeout)  # type: ignore[method-assign]
     return client
+
+
+class LoginToSandbox(HTTPAdapter):
+    """Sends simple-salesforce's ``https://<domain>.salesforce.com`` login calls and its
+    ``https://127.0.0.1:PORT`` API calls to the http sandbox; mounted on those origins only, so
+    nothing ever leaves loopback."""
+
+    def __init__(self, sandbox_origin: str) -> None:
+        super().__init__()
+        self.sandbox_origin = sandbox_origin  # "127.0.0.1:PORT"
+
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
+        assert request.url is not None
+        rest = request.url[len("https://"):]
+        path = rest[rest.find("/"):] if "/" in rest else "/"
+        request.url = f"http://{self.sandbox_origin}{path}"
+        return super().send(request, *args, **kwargs)
+
+
+def salesforce_login_client(url_or_port: str | int, *, username: str | None = None,
+                            password: str | None = None, security_token: str = "",
+                            consumer_key: str = DEFAULT_CLIENT_ID,
+                            consumer_secret: str = DEFAULT_CLIENT_SECRET,
+                            domain: str | None = None, version: str = "59.0",
+                            timeout: float | None = 30.0) -> Any:
+    """A real ``Salesforce`` that logged in at the sandbox's ``/services/oauth2/token``.
+
+    With ``username``: the OAuth password flow (simple-salesforce sends ``password`` with the
+    security token appended; pass the token here and it is appended). Without: the client
+    credentials flow, which simple-salesforce allows only for a My Domain (``domain`` default
+    ``sandbox.my``; ``login`` and ``test`` are refused by the library itself).
+    """
+    from simple_salesforce.api import Salesforce
+
+    origin = _origin(url_or_port)
+    domain = domain or ("login" if username else "sandbox.my")
+    session = requests.Session()
+    session.trust_env = False
+    adapter = LoginToSandbox(origin)
+    session.mount(f"https://{domain}.salesforce.com", adapter)
+    session.mount(f"https://{origin}", adapter)
+    if timeout is not None:
+        session.request = _with_timeout(session.request, timeout)  # type: ignore[method-assign]
+    if username is not None:
+        # security_token stays None: with one, simple-salesforce would use the SOAP login.
+        return Salesforce(username=username, password=(password or "") + security_token,
+                          consumer_key=consumer_key, consumer_secret=consumer_secret,
+                          domain=domain, session=session, version=version)
+    return Salesforce(consumer_key=consumer_key, consumer_secret=consumer_secret, domain=domain,
+                      session=session, version=version)
 
 
 def _with_timeout(request: Any, timeout: float) -> Any:
@@ -89,10 +142,13 @@ class SandboxServer:
 
     def __init__(self, *, sf_token: str = DEFAULT_SF_TOKEN, hs_token: str = DEFAULT_HS_TOKEN,
                  seed: bool = True, persist: Path | None = None,
-                 limits: LimitSettings | None = None, subprocess: bool = False) -> None:
+                 limits: LimitSettings | None = None, oauth: OAuthSettings | None = None,
+                 subprocess: bool = False) -> None:
         self.sf_token, self.hs_token = sf_token, hs_token
+        self.oauth = oauth or OAuthSettings()
         self.settings = SandboxSettings(sf_token=sf_token, hs_token=hs_token, seed=seed,
-                                        persist=persist, limits=limits or LimitSettings())
+                                        persist=persist, limits=limits or LimitSettings(),
+                                        oauth=self.oauth)
         self.use_subprocess = subprocess
         self.port = 0
         self.url = ""
@@ -135,7 +191,15 @@ class SandboxServer:
                    "--log-level", "warning"]
         if self.settings.persist:
             command += ["--persist", str(self.settings.persist)]
-        self._process = subprocess.Popen(command, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        # Login secrets go through the environment, not the command line (ps shows that).
+        oauth = self.oauth
+        env = {**os.environ, "PYTHONUNBUFFERED": "1",
+               "LEADHUB_SANDBOX_SF_CLIENT_ID": oauth.client_id,
+               "LEADHUB_SANDBOX_SF_CLIENT_SECRET": oauth.client_secret,
+               "LEADHUB_SANDBOX_SF_USERNAME": oauth.username,
+               "LEADHUB_SANDBOX_SF_PASSWORD": oauth.password,
+               "LEADHUB_SANDBOX_SF_SECURITY_TOKEN": oauth.security_token}
+        self._process = subprocess.Popen(command, env=env)
 
     def _wait_until_ready(self) -> None:
         """Poll the health check until it answers or the deadline passes (no fixed sleep)."""
@@ -184,6 +248,17 @@ class SandboxServer:
     # -- clients ------------------------------------------------------------------------------------
     def salesforce(self, **kwargs: Any) -> Any:
         return salesforce_client(self.port, self.sf_token, **kwargs)
+
+    def salesforce_login(self, **kwargs: Any) -> Any:
+        """``salesforce_login_client`` with this server's OAuth credentials (client credentials
+        flow; ``username=True`` for the password flow as the configured user)."""
+        oauth = self.oauth
+        if kwargs.pop("username", None):
+            kwargs.update(username=oauth.username, password=oauth.password,
+                          security_token=oauth.security_token)
+        kwargs.setdefault("consumer_key", oauth.client_id)
+        kwargs.setdefault("consumer_secret", oauth.client_secret)
+        return salesforce_login_client(self.port, **kwargs)
 
     def hubspot(self, **kwargs: Any) -> Any:
         return hubspot_client(self.port, self.hs_token, **kwargs)
