@@ -18,6 +18,7 @@ install: $(STAMP)
 browser:
 	@command -v chromium >/dev/null 2>&1 || ( (apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null )
 
+# The daemon on the embedded default: SQLite + the sandbox CRMs on 127.0.0.1:8765 (hub.toml).
 run: $(STAMP)
 	$(BIN)/leadhub run --with-sandbox
 
@@ -28,4 +29,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/pipeline.py
 
 clean:
-	rm -rf $(VENV) leadhub.db* .pytest_cache
+	rm -rf $(VENV) leadhub.db* delivered.jsonl .pytest_cache
