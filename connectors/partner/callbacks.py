@@ -91,7 +91,9 @@ class CallbackSender:
 
         retrying = Retrying(
             stop=stop_after_attempt(self.attempts),
-            wait=wait_exponential_jitter(initial=self.backoff_initial, max=self.backoff_max),
+            # Jitter on the scale of the first wait (tenacity's default is a whole second).
+            wait=wait_exponential_jitter(multiplier=self.backoff_initial, max=self.backoff_max,
+                                         jitter=self.backoff_initial),
             retry=retry_if_exception_type(_Retryable),
             reraise=False,
         )

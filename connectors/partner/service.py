@@ -32,6 +32,8 @@ from hub.store import partners as q
 from connectors.partner.keys import fingerprint, prefix_of, verify_key
 
 STREAM = "referral"
+#: The connector type whose mapping (mappings/partner.toml) reads referrals.
+CONNECTOR_TYPE = "partner"
 
 
 class ReferralIn(BaseModel):
@@ -119,9 +121,11 @@ def submit(hub: HubLike, instance: str, partner: q.PartnerRow, referral: Referra
     referral_id = f"ref_{uuid.uuid4().hex}"
     record = SourceRecord(connector=instance, stream=STREAM, external_id=referral_id,
                           payload=referral.payload(partner.id))
-    inquiry = hub.plugins.normalize(record, hub.mappings)
+    # Mappings are per connector type; the instance may have another name (as the engine does).
+    view = record.model_copy(update={"connector": CONNECTOR_TYPE})
+    inquiry = hub.plugins.normalize(view, hub.mappings)
     if not isinstance(inquiry, Inquiry):
-        raise InvalidRecord(f"the {instance} mapping does not turn referrals into inquiries; check mappings/partner.toml")
+        raise InvalidRecord("the partner mapping does not turn referrals into inquiries; check mappings/partner.toml")
     key = company_key(inquiry)
     with hub.store.engine.begin() as conn:
         match = hub.plugins.match_account(inquiry, _Lookup(hub.store, conn))

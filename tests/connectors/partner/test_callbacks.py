@@ -133,3 +133,26 @@ def test_real_loopback_receiver_gets_every_status_change(hub: Hub, client: TestC
         assert json.loads(body)["referral_ids"] == [ref]
     assert statuses[0] == "routed"
     assert statuses == ["routed", "accepted"], statuses
+
+
+def test_callbacks_reach_a_partner_connector_under_another_instance_name(
+        hub_factory: Callable[..., Hub], sqlite_url: str, make_partner: Callable,
+        receiver: tuple[str, type[_Receiver]]) -> None:
+    """No partner-specific normalizer: the engine names the instance as the activity's source."""
+    import connectors.partner
+    from hub.web import create_app
+
+    url, handler = receiver
+    hub = hub_factory(sqlite_url, extra_plugins=(connectors.partner,), connectors={"channel": {"type": "partner"}})
+    p = make_partner(hub, "Acme", callback_url=url)
+    with TestClient(create_app(hub, start_workers=False)) as client:
+        ref = _routed_referral(hub, client, p)
+        assert client.get(f"/api/v1/referrals/{ref}", headers=p.auth).json()["status"] == "routed"
+    with hub.store.engine.connect() as conn:
+        sources = conn.execute(select(t.activities.c.source)).scalars().all()
+    assert sources == ["channel"]
+    hub.deliverer.deliver_due()
+    assert handler.event.wait(5)
+    headers, body = handler.got[0]
+    assert verify(p.secret, body, headers[SIGNATURE_HEADER])
+    assert json.loads(body)["referral_ids"] == [ref] and headers["X-LeadHub-Delivery"].startswith("channel-")
