@@ -5,7 +5,9 @@ Every call the connector makes goes through :meth:`SalesforceClient.call`, which
 * retries 429, 5xx, timeouts and dropped connections with exponential backoff and jitter
   (tenacity), waiting exactly ``Retry-After`` when the server gives one;
 * logs in again on an expired session when credentials allow it, else raises
-  :class:`~hub.errors.AuthError` and remembers the problem for :meth:`health_problem`;
+  :class:`~hub.errors.AuthError` and remembers the problem for :meth:`health_problem`. A client
+  that logged in (rather than being handed a session id) is also refreshed by simple-salesforce
+  itself on a 401; a refused refresh lands here as the same AuthError;
 * translates simple-salesforce's exceptions into the hub's error tree at this one boundary;
 * never puts a secret in a message (tokens travel only in headers; messages quote Salesforce's
   error code and text).
@@ -150,28 +152,50 @@ class SalesforceClient:
                 return Salesforce(session_id=s.session_id.get_secret_value(), instance_url=https_url, **common)
             if mode == "password":
                 assert s.password is not None
-                return Salesforce(
-                    username=s.username, password=s.password.get_secret_value(),
-                    security_token=s.security_token.get_secret_value() if s.security_token else "",
-                    consumer_key=s.consumer_key,
-                    consumer_secret=s.consumer_secret.get_secret_value() if s.consumer_secret else None,
-                    **common)
+                password = s.password.get_secret_value()
+                token = s.security_token.get_secret_value() if s.security_token else ""
+                if s.consumer_key and s.consumer_secret is not None:
+                    # OAuth password flow (POST /services/oauth2/token): the security token is
+                    # appended to the password; passing security_token would pick SOAP instead.
+                    return Salesforce(username=s.username, password=password + token,
+                                      consumer_key=s.consumer_key,
+                                      consumer_secret=s.consumer_secret.get_secret_value(),
+                                      **common)
+                return Salesforce(username=s.username, password=password, security_token=token,
+                                  **common)  # SOAP login() (no connected app)
             if mode == "client_credentials":
                 assert s.consumer_secret is not None
                 return Salesforce(consumer_key=s.consumer_key,
                                   consumer_secret=s.consumer_secret.get_secret_value(), **common)
         except SalesforceAuthenticationFailed as exc:
-            raise self._auth_failed(f"Salesforce refused the {mode} login ({exc.code}: {exc.message})") from None
+            raise self._refused(mode, exc) from None
         except requests.RequestException as exc:
             raise TransientError(f"{self.instance}: cannot reach Salesforce to log in "
                                  f"({type(exc).__name__}); check the network and try again") from None
         raise self._auth_failed("the session expired and no login credentials are configured")
 
-    def _auth_failed(self, what: str) -> AuthError:
+    def _refused(self, mode: str | None, exc: SalesforceAuthenticationFailed) -> AuthError:
+        """A refused login, with the settings to check for the error Salesforce gave."""
         prefix = f"LEADHUB_CONNECTORS__{self.instance.upper()}__"
-        self._problem = (
-            f"{self.instance}: {what}. Set a fresh {prefix}SESSION_ID, or configure {prefix}USERNAME/"
-            f"PASSWORD/SECURITY_TOKEN or {prefix}CONSUMER_KEY/CONSUMER_SECRET so the connector can log in")
+        code = str(exc.code)[:80]
+        if code in ("invalid_client_id", "invalid_client"):
+            hint = f"check consumer_key and {prefix}CONSUMER_SECRET against the connected app"
+        elif code == "invalid_grant" and mode == "password":
+            hint = (f"check username, {prefix}PASSWORD and {prefix}SECURITY_TOKEN (resetting the "
+                    "password issues a new security token)")
+        elif code == "invalid_grant":
+            hint = "enable the client credentials flow on the connected app and set its run-as user"
+        else:
+            hint = "check the login settings"
+        return self._auth_failed(f"Salesforce refused the {mode or 'session'} login "
+                                 f"({code}: {str(exc.message)[:200]})", hint)
+
+    def _auth_failed(self, what: str, fix: str | None = None) -> AuthError:
+        prefix = f"LEADHUB_CONNECTORS__{self.instance.upper()}__"
+        fix = fix or (f"set a fresh {prefix}SESSION_ID, or configure {prefix}USERNAME/PASSWORD/"
+                      f"SECURITY_TOKEN or {prefix}CONSUMER_KEY/CONSUMER_SECRET so the connector "
+                      "can log in")
+        self._problem = f"{self.instance}: {what}; {fix}"
         return AuthError(self._problem)
 
     @property
@@ -207,7 +231,11 @@ class SalesforceClient:
                     raise self._auth_failed("Salesforce answered 401: the session expired or was revoked") from None
                 log.info("%s: session expired; logging in again", self.instance)
                 self._sf = self._connect(fresh_login=True)
+                self._problem = None
                 relogged = True
+            except SalesforceAuthenticationFailed as exc:  # the library's own re-login failed
+                self._sf = None
+                raise self._refused(self.settings.login_mode(), exc) from None
             except ConnectorError:
                 raise
             except SalesforceError as exc:
