@@ -11,7 +11,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -55,10 +55,26 @@ path = "{tmp_path / 'delivered.jsonl'}"
     return cfg
 
 
+_started: list[subprocess.Popen[bytes]] = []
+
+
+@pytest.fixture(autouse=True)
+def _kill_leftovers() -> Iterator[None]:
+    """A failing test must not leave a leadhub process running."""
+    yield
+    while _started:
+        proc = _started.pop()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 def leadhub(cfg: Path, *args: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "LEADHUB_CONFIG": str(cfg)}
-    return subprocess.Popen([sys.executable, "-m", "hub", *args], cwd=cfg.parent, env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "hub", *args], cwd=cfg.parent, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _started.append(proc)
+    return proc
 
 
 def wait_for(condition: Callable[[], bool], deadline_s: float, what: str) -> None:
