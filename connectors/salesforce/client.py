@@ -180,15 +180,17 @@ class SalesforceClient:
         code = str(exc.code)[:80]
         if code in ("invalid_client_id", "invalid_client"):
             hint = f"check consumer_key and {prefix}CONSUMER_SECRET against the connected app"
-        elif code == "invalid_grant" and mode == "password":
+        elif code in ("invalid_grant", "INVALID_LOGIN") and mode == "password":
             hint = (f"check username, {prefix}PASSWORD and {prefix}SECURITY_TOKEN (resetting the "
                     "password issues a new security token)")
         elif code == "invalid_grant":
             hint = "enable the client credentials flow on the connected app and set its run-as user"
         else:
             hint = "check the login settings"
+        # The library keeps Salesforce's description in .content (.message is a template).
+        said = exc.content.decode("utf-8", "replace") if isinstance(exc.content, bytes) else ""
         return self._auth_failed(f"Salesforce refused the {mode or 'session'} login "
-                                 f"({code}: {str(exc.message)[:200]})", hint)
+                                 f"({code}: {said[:200]})", hint)
 
     def _auth_failed(self, what: str, fix: str | None = None) -> AuthError:
         prefix = f"LEADHUB_CONNECTORS__{self.instance.upper()}__"

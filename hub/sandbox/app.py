@@ -20,7 +20,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 
-from hub.sandbox import control_api, hubspot, oauth, persist, salesforce
+from hub.sandbox import control_api, hubspot, oauth, persist, salesforce, soap_login
 from hub.sandbox.core import Sandbox, SandboxSettings
 from hub.sandbox.errors import SandboxHTTPError, hs_body, sf_error_item
 from hub.sandbox.gate import Gate
@@ -115,7 +115,8 @@ def create_app(settings: SandboxSettings | None = None) -> Starlette:
                 await saver.save_now()
 
     app = Starlette(
-        routes=[*salesforce.ROUTES, *oauth.ROUTES, *hubspot.ROUTES, *control_api.ROUTES],
+        routes=[*salesforce.ROUTES, *oauth.ROUTES, *soap_login.ROUTES, *hubspot.ROUTES,
+                *control_api.ROUTES],
         middleware=[Middleware(Gate, sandbox=sandbox)],
         exception_handlers={SandboxHTTPError: _sandbox_error, HTTPException: _http_error,
                             Exception: _server_error},

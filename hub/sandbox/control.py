@@ -13,7 +13,7 @@ opportunity), to break things on purpose (faults, limits) and to count API calls
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Self
 
 import httpx
 
@@ -30,7 +30,7 @@ class SandboxControl:
     def close(self) -> None:
         self._client.close()
 
-    def __enter__(self) -> SandboxControl:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:

@@ -1,10 +1,11 @@
 """The front door of both CRM APIs: faults, bearer-token auth, rate limits, limit headers and
 API-call counting, in that order, for every ``/services/data/...`` and ``/crm/...`` request.
 
-The Salesforce OAuth endpoints (``/services/oauth2/...``) get faults and counting only: a login
-needs no bearer token and, as in Salesforce, does not use the daily API allocation. A plain ASGI
-middleware (no per-request task or body buffering), so it costs little on the hot batch paths.
-The control API (``/_sandbox/...``) passes straight through.
+The Salesforce login endpoints (``/services/oauth2/...``, SOAP ``login()`` at
+``/services/Soap/u/...``) get faults and counting only: a login needs no bearer token and, as in
+Salesforce, does not use the daily API allocation. A plain ASGI middleware (no per-request task or
+body buffering), so it costs little on the hot batch paths. The control API (``/_sandbox/...``)
+passes straight through.
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ from hub.sandbox.errors import SandboxHTTPError, SfError, hs_body
 from hub.sandbox.faults import FaultRule
 from hub.sandbox.http import dumps
 from hub.sandbox.oauth import OAUTH_PREFIX
+from hub.sandbox.soap_login import SOAP_LOGIN_PREFIX
 
 SF_PREFIX = "/services/data"
+LOGIN_PREFIXES = (OAUTH_PREFIX, SOAP_LOGIN_PREFIX)
 HS_PREFIX = "/crm/"
 
 
@@ -31,7 +34,7 @@ class DroppedConnection(Exception):
 
 
 def _system(path: str) -> str | None:
-    if path.startswith((SF_PREFIX, OAUTH_PREFIX)):
+    if path.startswith((SF_PREFIX, *LOGIN_PREFIXES)):
         return "salesforce"
     if path.startswith(HS_PREFIX):
         return "hubspot"
@@ -102,9 +105,9 @@ class Gate:
             fault = sandbox.faults.take(method, path)
             if fault is not None:
                 status_seen[0] = await self._fault(system, fault, send,
-                                                  path.startswith(OAUTH_PREFIX))
+                                                  path.startswith(LOGIN_PREFIXES))
                 return
-            login = path.startswith(OAUTH_PREFIX)
+            login = path.startswith(LOGIN_PREFIXES)
             error = None if login else self._admit(system, scope)
             if error is not None:
                 status_seen[0] = error.status

@@ -27,7 +27,9 @@ NAMES = {1: "contact_to_company", 2: "company_to_contact", 279: "contact_to_comp
          341: "deal_to_company_unlabeled", 342: "company_to_deal_unlabeled",
          3: "deal_to_contact", 4: "contact_to_deal"}
 LABELS = {1: "Primary", 5: "Primary"}
-PAIR_TYPES = {pair: {t, PRIMARY_TYPES.get(pair)} - {None} for pair, t in DEFAULT_TYPES.items()}
+PAIR_TYPES: dict[tuple[str, str], set[int]] = {
+    pair: {t} | ({PRIMARY_TYPES[pair]} if pair in PRIMARY_TYPES else set())
+    for pair, t in DEFAULT_TYPES.items()}
 for (_f, _t), _ids in list(PAIR_TYPES.items()):
     PAIR_TYPES[(_f, _t)] = _ids | {INVERSE[i] for i in PAIR_TYPES.get((_t, _f), set())}
 

@@ -37,21 +37,26 @@ def empty_response(status: int = 204) -> Response:
     return Response(b"", status_code=status)
 
 
-async def read_json(request: Request, *, allow_empty: bool = False) -> Any:
-    """The parsed JSON body, refusing bodies over :data:`MAX_BODY_BYTES` without reading them."""
+async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The raw body, refusing one over ``limit`` bytes (by its declared length, or as it streams)."""
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise BodyError(f"Request body exceeds {MAX_BODY_BYTES} bytes: send smaller batches",
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise BodyError(f"Request body exceeds {limit} bytes: send smaller batches",
                         too_large=True)
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise BodyError(f"Request body exceeds {MAX_BODY_BYTES} bytes: send smaller batches",
+        if size > limit:
+            raise BodyError(f"Request body exceeds {limit} bytes: send smaller batches",
                             too_large=True)
         chunks.append(chunk)
-    raw = b"".join(chunks)
+    return b"".join(chunks)
+
+
+async def read_json(request: Request, *, allow_empty: bool = False) -> Any:
+    """The parsed JSON body, refusing bodies over :data:`MAX_BODY_BYTES` without reading them."""
+    raw = await read_body(request)
     if not raw.strip():
         if allow_empty:
             return None

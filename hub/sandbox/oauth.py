@@ -37,7 +37,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from hub.sandbox.errors import SandboxHTTPError
-from hub.sandbox.http import empty_response, json_response
+from hub.sandbox.http import BodyError, empty_response, json_response, read_body
 from hub.sandbox.ids import sf_id
 
 if TYPE_CHECKING:
@@ -161,14 +161,10 @@ async def read_form(request: Request) -> dict[str, str]:
     if content_type != "application/x-www-form-urlencoded":
         raise OAuthError("invalid_request", "send the parameters form-encoded "
                          "(Content-Type: application/x-www-form-urlencoded)")
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > MAX_FORM_BYTES:
-        raise OAuthError("invalid_request", f"request body over {MAX_FORM_BYTES} bytes")
-    raw = b""
-    async for chunk in request.stream():
-        raw += chunk
-        if len(raw) > MAX_FORM_BYTES:
-            raise OAuthError("invalid_request", f"request body over {MAX_FORM_BYTES} bytes")
+    try:
+        raw = await read_body(request, MAX_FORM_BYTES)
+    except BodyError as exc:
+        raise OAuthError("invalid_request", exc.message) from None
     try:
         parsed = parse_qs(raw.decode("utf-8"), keep_blank_values=True, max_num_fields=20)
     except (UnicodeDecodeError, ValueError):
@@ -202,7 +198,17 @@ def _sandbox(request: Request) -> Sandbox:
     return sandbox
 
 
-def _user_id(sandbox: Sandbox, username: str) -> str:
+def user_password_ok(settings: OAuthSettings, username: str, password: str | None) -> bool:
+    """The configured user, with the password and security token appended (the OAuth password
+    flow and SOAP login() both send them so)."""
+    # Both compared every time, so the answer's timing does not tell which one was wrong.
+    user_ok = _same(username.lower(), settings.username.lower())
+    password_ok = _same(password, settings.password + settings.security_token)
+    return user_ok and password_ok
+
+
+def user_id_for(sandbox: Sandbox, username: str) -> str:
+    """The User whose Username it is (the integration user if the org has no such User)."""
     users = sandbox.salesforce.tables["User"]
     return next((uid for uid, user in users.records.items()
                  if str(user.get("Username", "")).lower() == username.lower()),
@@ -221,15 +227,10 @@ async def token(request: Request) -> Response:
         raise OAuthError("invalid_client_id", "client identifier invalid")
     if not _same(client_secret, settings.client_secret):
         raise OAuthError("invalid_client", "invalid client credentials")
-    if grant == "password":
-        username = form.get("username", "")
-        expected = settings.password + settings.security_token
-        # Both compared every time, so the answer's timing does not tell which one was wrong.
-        user_ok = _same(username.lower(), settings.username.lower())
-        password_ok = _same(form.get("password"), expected)
-        if not (user_ok and password_ok):
-            raise OAuthError("invalid_grant", "authentication failure")
-    user_id = _user_id(sandbox, settings.username)
+    if grant == "password" and not user_password_ok(settings, form.get("username", ""),
+                                                    form.get("password")):
+        raise OAuthError("invalid_grant", "authentication failure")
+    user_id = user_id_for(sandbox, settings.username)
     access_token, session = sandbox.sessions.issue(user_id, grant, settings.session_seconds)
     instance_url = str(request.base_url).rstrip("/")
     identity = f"{instance_url}/id/{ORG_ID}/{user_id}"

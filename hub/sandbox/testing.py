@@ -19,7 +19,7 @@ import threading
 import time
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 import httpx
 import requests
@@ -85,16 +85,16 @@ class LoginToSandbox(HTTPAdapter):
 
 def salesforce_login_client(url_or_port: str | int, *, username: str | None = None,
                             password: str | None = None, security_token: str = "",
-                            consumer_key: str = DEFAULT_CLIENT_ID,
+                            consumer_key: str | None = DEFAULT_CLIENT_ID,
                             consumer_secret: str = DEFAULT_CLIENT_SECRET,
                             domain: str | None = None, version: str = "59.0",
                             timeout: float | None = 30.0) -> Any:
-    """A real ``Salesforce`` that logged in at the sandbox's ``/services/oauth2/token``.
+    """A real ``Salesforce`` that logged in at the sandbox, with the library's own helpers.
 
-    With ``username``: the OAuth password flow (simple-salesforce sends ``password`` with the
-    security token appended; pass the token here and it is appended). Without: the client
-    credentials flow, which simple-salesforce allows only for a My Domain (``domain`` default
-    ``sandbox.my``; ``login`` and ``test`` are refused by the library itself).
+    With ``username``: the OAuth password flow at ``/services/oauth2/token`` (the security token
+    is appended to the password, as Salesforce expects), or with ``consumer_key=None`` SOAP
+    ``login()`` (no connected app). Without ``username``: the client credentials flow, which
+    simple-salesforce allows only for a My Domain (``domain`` default ``sandbox.my``).
     """
     from simple_salesforce.api import Salesforce
 
@@ -107,6 +107,10 @@ def salesforce_login_client(url_or_port: str | int, *, username: str | None = No
     session.mount(f"https://{origin}", adapter)
     if timeout is not None:
         session.request = _with_timeout(session.request, timeout)  # type: ignore[method-assign]
+    if username is not None and consumer_key is None:
+        return Salesforce(username=username, password=password or "",
+                          security_token=security_token, domain=domain, session=session,
+                          version=version)
     if username is not None:
         # security_token stays None: with one, simple-salesforce would use the SOAP login.
         return Salesforce(username=username, password=(password or "") + security_token,
@@ -159,7 +163,7 @@ class SandboxServer:
         self._process: Any = None
 
     # -- lifecycle ----------------------------------------------------------------------------------
-    def start(self) -> SandboxServer:
+    def start(self) -> Self:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))
@@ -238,7 +242,7 @@ class SandboxServer:
         if self.control is not None:
             self.control.close()
 
-    def __enter__(self) -> SandboxServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,

@@ -22,11 +22,18 @@ from hub.sandbox.testing import SandboxServer
 
 Make = Callable[..., SalesforceConnector]
 TOKEN_ENDPOINT = "POST /services/oauth2/token"
+LOGIN_ENDPOINTS = (TOKEN_ENDPOINT, "POST /services/Soap/u/{version}")
 
 
 def _control(org: SandboxServer) -> SandboxControl:
     assert org.control is not None
     return org.control
+
+
+def _logins(org: SandboxServer) -> int:
+    """Calls to the login endpoints (OAuth token, SOAP login()) since the last reset."""
+    by_endpoint = _control(org).counters()["salesforce"]["by_endpoint"]
+    return sum(by_endpoint.get(name, 0) for name in LOGIN_ENDPOINTS)
 
 
 def _client_credentials(org: SandboxServer) -> dict[str, Any]:
@@ -41,7 +48,13 @@ def _password(org: SandboxServer) -> dict[str, Any]:
             "consumer_secret": org.oauth.client_secret, "login_url": org.url}
 
 
-LOGINS = {"client_credentials": _client_credentials, "password": _password}
+def _soap(org: SandboxServer) -> dict[str, Any]:
+    """Username, password and security token without a connected app: SOAP login()."""
+    return {"username": org.oauth.username, "password": org.oauth.password,
+            "security_token": org.oauth.security_token, "login_url": org.url}
+
+
+LOGINS = {"client_credentials": _client_credentials, "password": _password, "soap": _soap}
 
 
 def _stored(org: SandboxServer, lead_id: str) -> bool:
@@ -50,14 +63,14 @@ def _stored(org: SandboxServer, lead_id: str) -> bool:
     return bool(sf.query(f"SELECT COUNT() FROM Lead WHERE LeadHub_Id__c = '{lead_id}'")["totalSize"])
 
 
-@pytest.mark.parametrize("grant", ["client_credentials", "password"])
+@pytest.mark.parametrize("grant", ["client_credentials", "password", "soap"])
 def test_expired_session_logs_in_again_and_the_delivery_succeeds(org: SandboxServer, make_connector: Make,
                                                                  grant: str) -> None:
     control = _control(org)
     connector = make_connector(**LOGINS[grant](org))  # starts on the session id it was given
     first, second, third = (routed_items(1, start=n) for n in (0, 1, 2))
     assert connector.push_leads(first)[0].ok
-    assert control.counters()["salesforce"]["by_endpoint"].get(TOKEN_ENDPOINT) is None
+    assert _logins(org) == 0
 
     control.expire_salesforce_sessions()  # the session id the connector holds now answers 401
     [result] = connector.push_leads(second)
@@ -67,14 +80,14 @@ def test_expired_session_logs_in_again_and_the_delivery_succeeds(org: SandboxSer
     assert token != org.sf_token
     [session] = control.salesforce_sessions()["sessions"]
     assert session["token_sha256"] == token_fingerprint(token) and session["grant"] == grant
-    assert control.counters()["salesforce"]["by_endpoint"][TOKEN_ENDPOINT] == 1
+    assert _logins(org) == 1
     assert connector.client.health_problem() is None and connector.check().ok
 
     # The new session expires too: simple-salesforce, now logged in itself, refreshes it.
     control.expire_salesforce_session(token)
     assert connector.push_leads(third)[0].ok
     assert connector.client.sf.session_id not in (token, org.sf_token)
-    assert control.counters()["salesforce"]["by_endpoint"][TOKEN_ENDPOINT] == 2
+    assert _logins(org) == 2
     assert all(_stored(org, items[0].lead.id) for items in (first, second, third))
 
 
@@ -86,19 +99,21 @@ def test_login_credentials_alone_log_in_on_first_use(org: SandboxServer, make_co
     assert connector.check().ok
 
 
-@pytest.mark.parametrize(("grant", "wrong", "named"), [
-    ("password", {"password": "Wrong-Pass-123"}, "SECURITY_TOKEN"),
-    ("client_credentials", {"consumer_secret": "Wrong-Secret-456"}, "CONSUMER_SECRET"),
+@pytest.mark.parametrize(("grant", "wrong", "named", "said"), [
+    ("password", {"password": "Wrong-Pass-123"}, "SECURITY_TOKEN", "invalid_grant: authentication failure"),
+    ("soap", {"password": "Wrong-Pass-123"}, "SECURITY_TOKEN", "INVALID_LOGIN: Invalid username"),
+    ("client_credentials", {"consumer_secret": "Wrong-Secret-456"}, "CONSUMER_SECRET",
+     "invalid_client: invalid client credentials"),
 ])
 def test_refused_login_is_an_auth_error_saying_what_to_check(org: SandboxServer, make_connector: Make,
                                                              grant: str, wrong: dict[str, str],
-                                                             named: str) -> None:
+                                                             named: str, said: str) -> None:
     connector = make_connector(**{**LOGINS[grant](org), **wrong})
     _control(org).expire_salesforce_sessions()
     with pytest.raises(AuthError) as caught:
         connector.push_leads(routed_items(1))
     message = str(caught.value)
-    assert f"LEADHUB_CONNECTORS__SALESFORCE__{named}" in message and "refused" in message
+    assert f"LEADHUB_CONNECTORS__SALESFORCE__{named}" in message and said in message
     secret = next(iter(wrong.values()))
     assert secret not in message
     health = connector.check()

@@ -220,3 +220,35 @@ def test_rep_actions_record_the_rep_as_last_modifier(sf: Any, control: SandboxCo
     assert closed["LastModifiedById"] == reps[2] and closed["IsWon"] is True
     with pytest.raises(SandboxControlError, match="404"):
         control.set_lead_status(unowned, "Working - Contacted", acting_user_id="005000000000099")
+
+
+# -- SOAP login() (username, password and security token without a connected app) ---------------
+def test_soap_login_through_the_library(sandbox_reset: SandboxServer, control: SandboxControl) -> None:
+    sf = sandbox_reset.salesforce_login(username=True, consumer_key=None)
+    assert sf.auth_type == "password" and sf.sf_instance == f"127.0.0.1:{sandbox_reset.port}"
+    assert sf.query("SELECT COUNT() FROM Lead")["totalSize"] == 4
+    [session] = control.salesforce_sessions()["sessions"]
+    assert session["grant"] == "soap" and session["token_sha256"] == token_fingerprint(sf.session_id)
+    control.expire_salesforce_sessions()
+    assert sf.query("SELECT COUNT() FROM Lead")["totalSize"] == 4  # logged in again over SOAP
+    assert control.counters()["salesforce"]["by_endpoint"][
+        "POST /services/Soap/u/{version}"] == 2
+
+
+def test_soap_login_refusals(sandbox_reset: SandboxServer) -> None:
+    with pytest.raises(SalesforceAuthenticationFailed) as caught:
+        salesforce_login_client(sandbox_reset.port, username=DEFAULT_USERNAME,
+                                password=DEFAULT_PASSWORD, consumer_key=None)  # token missing
+    assert caught.value.code == "INVALID_LOGIN"
+    assert b"security token" in caught.value.content
+    bad = httpx.post(f"{sandbox_reset.url}/services/Soap/u/59.0", content=b"<not-a-login/>",
+                     headers={"Content-Type": "text/xml"}, trust_env=False)
+    assert bad.status_code == 500 and b"<sf:exceptionCode>INVALID_REQUEST" in bad.content
+    bomb = (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa">'
+            + b"".join(b'<!ENTITY %s "%s">' % (f"e{i}".encode(), (f"&e{i - 1};" if i else "&a;").encode() * 10)
+                       for i in range(8))
+            + b']><login><username>&e7;</username><password>x</password></login>')
+    refused = httpx.post(f"{sandbox_reset.url}/services/Soap/u/59.0", content=bomb,
+                         headers={"Content-Type": "text/xml"}, trust_env=False, timeout=10)
+    assert refused.status_code == 500  # expat refuses the expansion; the server stays up
+    assert sandbox_reset.control is not None and sandbox_reset.control.health()["ok"]
