@@ -112,7 +112,7 @@ def create_app(hub: Hub, *, start_workers: bool = True) -> FastAPI:
         refresh_gauges(hub)
         return PlainTextResponse(generate_latest(REGISTRY).decode(), media_type=CONTENT_TYPE_LATEST)
 
-    for name, connector in hub.connectors.items():
+    for connector in hub.connectors.values():
         if connector.supports(Capability.HTTP):
             router = connector.http_routes(hub)
             if router is not None:

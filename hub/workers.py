@@ -52,7 +52,7 @@ class Workers:
                 try:
                     target()
                     return
-                except Exception:  # noqa: BLE001 - a worker restarts after an error
+                except Exception:  # a worker restarts after an error
                     log.exception("worker %s failed; restarting in 1 s", name)
                     self.stop_event.wait(1.0)
 
@@ -105,6 +105,6 @@ class Workers:
                         self.hub.intake.pull(name, connector, stream, self.stop_event)
                 if connector.supports(Capability.PULL_OUTCOMES):
                     self.hub.intake.pull_outcomes(name, connector, self.stop_event)
-            except Exception:  # noqa: BLE001 - next schedule tries again
+            except Exception:  # the next schedule tries again
                 log.exception("pull from %s failed; next try in %.0f s", name, connector.settings.schedule_seconds)
             self.stop_event.wait(connector.settings.schedule_seconds)
