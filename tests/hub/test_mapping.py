@@ -59,8 +59,8 @@ def test_shipped_mappings_all_load(shipped: MappingSet) -> None:
     assert shipped.connectors() == ["file", "hubspot", "partner", "salesforce", "webform"]
     for connector, streams in {
         "file": ["csv", "jsonl", "lead"],
-        "salesforce": ["Lead", "LeadStatus", "Contact", "Account", "Opportunity"],
-        "hubspot": ["contacts", "companies", "deals"],
+        "salesforce": ["Lead", "Lead:outcome", "Contact", "Account", "Opportunity"],
+        "hubspot": ["contacts", "contacts:outcome", "companies", "deals"],
         "partner": ["referral"],
         "webform": ["form:*"],
     }.items():
@@ -741,13 +741,14 @@ def test_shipped_salesforce_and_hubspot_outbound(shipped: MappingSet) -> None:
     assert "Status" not in updated and "LastName" not in updated and updated["OwnerId"] == "005J"
     assert shipped.stream("salesforce", "Lead").key_field == "LeadHub_Id__c"  # type: ignore[union-attr]
     contact = shipped.outbound("hubspot", "contacts", lead_view(item, "hubspot"))
-    assert (contact["leadhub_lead_id"], contact["hs_lead_status"], contact["lifecyclestage"]) == (
-        item.lead.id,
+    # The contact is keyed by e-mail; the connector sets leadhub_lead_id on the primary contact.
+    assert (contact["email"], contact["hs_lead_status"], contact["lifecyclestage"]) == (
+        "ada@acme.io",
         "OPEN",
         "salesqualifiedlead",
     )
     company = shipped.outbound("hubspot", "companies", lead_view(item, "hubspot"))
-    assert company == {"leadhub_account_id": "acct_1", "name": "Acme", "domain": "acme.io"}
+    assert company == {"leadhub_account_id": "acct_1", "name": "Acme", "domain": "acme.io", "country": "DE"}
 
 
 def test_source_and_destination_fields_for_connectors(shipped: MappingSet) -> None:
