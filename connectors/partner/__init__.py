@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from connectors.partner.connector import PartnerConnector, PartnerSettings, _configured_database_url
 from hub.connector import Connector
 from hub.plugins import hookimpl
-
-from connectors.partner.connector import PartnerConnector, PartnerSettings, _configured_database_url
 
 __all__ = ["PartnerConnector", "PartnerSettings"]
 

@@ -1,7 +1,8 @@
-"""The partner API under ``/api/v1/``: submit referrals and follow them. Bearer-key auth.
+"""The partner API under ``/api/v1/``: submit referrals, follow them, set the callback URL.
 
-A partner only ever sees its own referrals: every query filters by the authenticated partner,
-so another partner's referral id answers 404 exactly like an id that does not exist.
+Bearer-key auth. A partner only ever sees its own referrals: every query filters by the
+authenticated partner, so another partner's referral id answers 404 exactly like an id that does
+not exist. The callback endpoints act only on the authenticated partner's own row.
 """
 
 from __future__ import annotations
@@ -9,17 +10,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from connectors.partner import keys, service
+from connectors.partner.service import ReferralIn
+from connectors.partner.urls import MAX_URL_LENGTH, check_callback_url
 from hub.errors import InvalidRecord
 from hub.store import partners as q
-
-from connectors.partner import service
-from connectors.partner.service import ReferralIn
 
 if TYPE_CHECKING:
     from connectors.partner.connector import PartnerConnector
@@ -75,6 +76,21 @@ class ErrorOut(BaseModel):
     detail: str
 
 
+class CallbackIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(max_length=MAX_URL_LENGTH, description=(
+        "Where status changes are POSTed: https:// with a public host (no user name or password)."))
+    rotate_secret: bool = Field(False, description="Issue a new signing secret (the old one stops at once).")
+
+
+class CallbackOut(BaseModel):
+    url: str | None = Field(description="The callback URL, or null when none is set.")
+    secret: str | None = Field(None, description=(
+        "The signing secret for X-LeadHub-Signature. Returned only when it is new (the first URL, "
+        "or rotate_secret): store it now, it is not shown again."))
+
+
 def first_name_lookup(hub: Any) -> Any:
     owners = {o.id: o for o in getattr(hub, "owners", [])}
 
@@ -102,6 +118,8 @@ def detail_of(hub: Any, conn: Any, view: q.ReferralView) -> ReferralDetail:
 
 def api_router(hub: Any, connector: PartnerConnector) -> APIRouter:
     router = APIRouter(prefix="/api/v1", tags=["partner referrals"])
+    # Dependencies stay in defaults (`= Depends(...)`): with postponed annotations FastAPI cannot
+    # resolve an Annotated[..., Depends(current_partner)] naming this closure's local function.
     settings = connector.settings
 
     def current_partner(
@@ -124,7 +142,7 @@ def api_router(hub: Any, connector: PartnerConnector) -> APIRouter:
 
     @router.post("/referrals", status_code=202, response_model=Receipt, summary="Submit a referral",
                  responses={**auth_errors, 422: {"description": "A field is invalid; the body names it"}})
-    def create_referral(body: ReferralIn, partner: q.PartnerRow = Depends(current_partner)) -> Any:
+    def create_referral(body: ReferralIn, partner: q.PartnerRow = Depends(current_partner)) -> Any:  # noqa: B008
         try:
             receipt = service.submit(hub, connector.instance, partner, body, protection_days=settings.protection_days)
         except InvalidRecord as exc:
@@ -134,7 +152,7 @@ def api_router(hub: Any, connector: PartnerConnector) -> APIRouter:
 
     @router.get("/referrals", response_model=ReferralPage, summary="List your referrals", responses=auth_errors)
     def list_referrals(
-        partner: q.PartnerRow = Depends(current_partner),
+        partner: q.PartnerRow = Depends(current_partner),  # noqa: B008
         status_filter: Annotated[str | None, Query(alias="status", description="Only this status.",
                                                    pattern="^(" + "|".join(q.VISIBLE_STATUSES) + ")$")] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 50,
@@ -150,10 +168,35 @@ def api_router(hub: Any, connector: PartnerConnector) -> APIRouter:
         nxt = offset + limit if offset + limit < total else None
         return ReferralPage(items=items, total=total, limit=limit, offset=offset, next_offset=nxt)
 
+    @router.put("/callback", response_model=CallbackOut, summary="Set your callback URL",
+                responses={**auth_errors, 422: {"description": "The URL is not accepted; the body says why"}})
+    def put_callback(body: CallbackIn, partner: q.PartnerRow = Depends(current_partner)) -> Any:  # noqa: B008
+        try:
+            url = check_callback_url(body.url, allow_loopback=settings.allow_loopback_callbacks)
+        except ValueError as exc:
+            return JSONResponse({"detail": [{"loc": ["body", "url"], "msg": str(exc), "type": "value_error"}]},
+                                status_code=422)
+        new_secret = keys.new_callback_secret() if body.rotate_secret or not partner.callback_secret else None
+        with hub.store.engine.begin() as conn:
+            q.set_callback(conn, partner.id, url, new_secret or partner.callback_secret)
+        return CallbackOut(url=url, secret=new_secret)
+
+    @router.get("/callback", response_model=CallbackOut, summary="Your callback URL (never the secret)",
+                responses=auth_errors)
+    def get_callback(partner: q.PartnerRow = Depends(current_partner)) -> CallbackOut:  # noqa: B008
+        return CallbackOut(url=partner.callback_url, secret=None)
+
+    @router.delete("/callback", status_code=204, summary="Stop callbacks (URL and secret are removed)",
+                   responses=auth_errors)
+    def delete_callback(partner: q.PartnerRow = Depends(current_partner)) -> Response:  # noqa: B008
+        with hub.store.engine.begin() as conn:
+            q.set_callback(conn, partner.id, None, None)
+        return Response(status_code=204)
+
     @router.get("/referrals/{referral_id}", response_model=ReferralDetail, summary="One referral with its history",
                 responses={**auth_errors, 404: {"model": ErrorOut, "description": "Not one of your referrals"}})
     def get_referral(referral_id: Annotated[str, PathParam(max_length=64)],
-                     partner: q.PartnerRow = Depends(current_partner)) -> ReferralDetail:
+                     partner: q.PartnerRow = Depends(current_partner)) -> ReferralDetail:  # noqa: B008
         if len(referral_id) > 64:
             raise HTTPException(404, _NOT_FOUND)
         with hub.store.engine.connect() as conn:

@@ -17,14 +17,38 @@ import hmac
 import json
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import httpx
-from tenacity import RetryError, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+from tenacity import (
+    RetryError,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
 
 SIGNATURE_HEADER = "X-LeadHub-Signature"
 DELIVERY_HEADER = "X-LeadHub-Delivery"
 EVENT_HEADER = "X-LeadHub-Event"
+#: The one event partners receive: a referral's status changed (routed, won, rejected...).
+STATUS_CHANGED = "referral.status_changed"
+
+
+def status_payload(*, referral_ids: list[str], status: str, reason: str, amount: float | None,
+                   owner_first_name: str | None, at: datetime, company: str) -> dict[str, Any]:
+    """The JSON body of a status callback: the same shape for lead outcomes and ops decisions."""
+    return {
+        "event": STATUS_CHANGED,
+        "referral_ids": referral_ids,
+        "status": status,
+        "reason": reason,
+        "amount": amount,
+        "owner_first_name": owner_first_name,
+        "at": at.isoformat(),
+        "company": company,
+    }
 
 
 def sign(secret: str, body: bytes, timestamp: int) -> str:

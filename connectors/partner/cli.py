@@ -17,13 +17,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from connectors.partner import keys, service
 from hub.config import HubConfig, load_config
 from hub.errors import ConfigError
 from hub.intake import Intake
 from hub.store import Store, open_store
 from hub.store import partners as q
-
-from connectors.partner import keys, service
 
 partners_app = typer.Typer(help="Partners who refer leads: add them, rotate their keys, disable them.",
                            no_args_is_help=True)
@@ -103,8 +102,9 @@ def list_(config: ConfigOpt = None, json_out: JsonOpt = False) -> None:
     _, store = _open(config)
     with store.engine.connect() as conn:
         rows = q.list_partners(conn)
-    data = [{"id": p.id, "name": p.name, "email": p.email, "status": p.status, "key_prefix": p.key_prefix,
-             "callback_url": p.callback_url, "created_at": p.created_at} for p in rows]
+    data: list[dict[str, Any]] = [
+        {"id": p.id, "name": p.name, "email": p.email, "status": p.status, "key_prefix": p.key_prefix,
+         "callback_url": p.callback_url, "created_at": p.created_at} for p in rows]
     if json_out:
         _out(data)
         return
@@ -154,9 +154,10 @@ def referrals_list(
     _, store = _open(config)
     with store.engine.connect() as conn:
         rows, total = q.referrals_page(conn, None, status=status, limit=limit)
-    data = [{"id": r.id, "partner_id": r.partner_id, "status": r.status, "company": r.company_name,
-             "product_line": r.product_line, "lead_id": r.lead_id, "conflict": r.conflict_detail,
-             "created_at": r.created_at} for r in rows]
+    data: list[dict[str, Any]] = [
+        {"id": r.id, "partner_id": r.partner_id, "status": r.status, "company": r.company_name,
+         "product_line": r.product_line, "lead_id": r.lead_id, "conflict": r.conflict_detail,
+         "created_at": r.created_at} for r in rows]
     if json_out:
         _out({"total": total, "items": data})
         return

@@ -17,14 +17,13 @@ from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from hub.errors import InvalidRecord
-from hub.store import partners as q
-
 from connectors.partner import service
 from connectors.partner.api import detail_of, first_name_lookup
 from connectors.partner.keys import fingerprint
 from connectors.partner.service import ReferralIn
 from connectors.partner.session import COOKIE, Session, SessionCodec, csrf_ok, new_session
+from hub.errors import InvalidRecord
+from hub.store import partners as q
 
 if TYPE_CHECKING:
     from connectors.partner.connector import PartnerConnector
@@ -161,7 +160,7 @@ def portal_router(hub: Any, connector: PartnerConnector) -> APIRouter:
         values = {k: form[k].strip() for k in _FORM_FIELDS if form.get(k, "").strip()}
         errors: dict[str, str] = {}
         try:
-            body = ReferralIn(**values)
+            body = ReferralIn.model_validate(values)
             receipt = await run_in_threadpool(service.submit, hub, connector.instance, partner, body,
                                               protection_days=settings.protection_days)
         except ValidationError as exc:

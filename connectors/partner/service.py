@@ -24,12 +24,12 @@ from typing import Any, Protocol
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 from sqlalchemy import Connection
 
+from connectors.partner.callbacks import STATUS_CHANGED, status_payload
+from connectors.partner.keys import fingerprint, prefix_of, verify_key
 from hub.decisions import AccountCandidate, MatchKey, MatchOutcome
 from hub.errors import InvalidRecord
 from hub.schema import Inquiry, SourceRecord, utcnow
 from hub.store import partners as q
-
-from connectors.partner.keys import fingerprint, prefix_of, verify_key
 
 STREAM = "referral"
 #: The connector type whose mapping (mappings/partner.toml) reads referrals.
@@ -148,17 +148,17 @@ def _conflict(conn: Connection, partner_id: str, key: str, account_id: str | Non
     if account_id:
         open_lead = q.open_sales_lead(conn, account_id)
         if open_lead:
-            return ("our sales team is already working with this company; the channel team will review "
-                    "your referral", f"account {account_id} has open lead {open_lead[0]} ({open_lead[1]})")
+            return (("our sales team is already working with this company; the channel team will review "
+                     "your referral"), f"account {account_id} has open lead {open_lead[0]} ({open_lead[1]})")
     since = utcnow() - timedelta(days=protection_days)
     earlier = q.earlier_referral(conn, company_key=key, account_id=account_id, since=since)
     if earlier is None:
         return None, None
     if earlier["partner_id"] == partner_id:
-        return (f"you already referred this company (referral {earlier['id']}); the channel team will review "
-                "this one", f"same partner's referral {earlier['id']}")
-    return (f"this company was registered through another channel within the last {protection_days:g} days; "
-            "the channel team will review your referral",
+        return ((f"you already referred this company (referral {earlier['id']}); the channel team will "
+                 "review this one"), f"same partner's referral {earlier['id']}")
+    return ((f"this company was registered through another channel within the last {protection_days:g} days; "
+             "the channel team will review your referral"),
             f"partner {earlier['partner_id']} registered it in referral {earlier['id']}")
 
 
@@ -175,6 +175,27 @@ def approve(hub: HubLike, referral_id: str, reason: str, actor: str = "operator"
 
 
 def reject(hub: HubLike, referral_id: str, reason: str, actor: str = "operator") -> bool:
-    """Refuse a held referral; its partner sees ``reason``. False when it is not held."""
+    """Refuse a held referral; its partner sees ``reason``. False when it is not held.
+
+    A partner with a callback URL is told too: the signed callback is queued in the same
+    transaction as the decision and sent by the daemon (the referral has no lead, so the hub's
+    outbox cannot carry it).
+    """
     with hub.store.engine.begin() as conn:
-        return q.decide(conn, referral_id, status="rejected", reason=reason, actor=actor)
+        if not q.decide(conn, referral_id, status="rejected", reason=reason, actor=actor):
+            return False
+        raw = q.raw_referral(conn, referral_id)
+        assert raw is not None
+        partner = q.get_partner(conn, raw["partner_id"])
+        if partner is not None and partner.callback_url:
+            q.add_event(conn, referral_id=referral_id, partner_id=partner.id, connector=raw["connector"],
+                        event=STATUS_CHANGED, payload=status_payload(
+                            referral_ids=[referral_id], status="rejected", reason=reason, amount=None,
+                            owner_first_name=None, at=utcnow(),
+                            company=raw["company_name"]))
+    # In the daemon's own process (not `leadhub referrals reject`), send it now, not at the next poll.
+    connector = (getattr(hub, "connectors", None) or {}).get(raw["connector"])
+    pump = getattr(connector, "pump", None)
+    if pump is not None:
+        pump.wake()
+    return True

@@ -7,14 +7,19 @@ partner asks about "my referral" by the id we gave them, not by a lead id. Once 
 lead is found through the cross-reference ``xrefs(entity="lead", system=<instance>,
 external_id=<referral id>)`` that the mapping's ``source_ref`` writes.
 
+Some news for a partner has no lead to hang on: a referral ops *reject* while it is held never
+reaches the pipeline, so the hub's outbox (one row per lead) cannot carry its callback.
+:data:`referral_events` is the partner channel's own small outbox for those: written in the
+transaction of the decision, sent (signed, retried, leased) by the partner connector.
+
 Import this module before :data:`hub.store.tables.metadata` is used for autogenerate.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, Index, String, Table, Text
+from sqlalchemy import JSON, Column, Index, Integer, String, Table, Text
 
-from hub.store.tables import TS, metadata
+from hub.store.tables import TS, Serial, metadata
 
 #: Status: submitted (in the pipeline) | conflict (waits for ops) | approved (submitted by ops)
 #: | rejected (by ops, with a reason the partner sees).
@@ -41,3 +46,24 @@ Index("ix_referrals_partner", referrals.c.partner_id, referrals.c.created_at)
 Index("ix_referrals_company_key", referrals.c.company_key, referrals.c.created_at)
 Index("ix_referrals_account", referrals.c.account_id)
 Index("ix_referrals_status", referrals.c.status)
+
+#: Callbacks about referrals that have no lead (ops rejected them). Status: pending | done | dead.
+referral_events = Table(
+    "referral_events",
+    metadata,
+    Column("id", Serial, primary_key=True, autoincrement=True),
+    Column("referral_id", String(40), nullable=False),
+    Column("partner_id", String(40), nullable=False),
+    Column("connector", String(100), nullable=False),  # the instance that sends it
+    Column("event", String(50), nullable=False),  # e.g. referral.status_changed
+    Column("payload", JSON, nullable=False),  # the callback body, as the partner receives it
+    Column("status", String(20), nullable=False, default="pending"),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", TS, nullable=False),  # also the lease of a claimed row
+    Column("last_error", Text),  # never holds a secret: the sender's messages name none
+    Column("created_at", TS, nullable=False),
+    Column("delivered_at", TS),
+)
+Index("ix_referral_events_due", referral_events.c.status, referral_events.c.connector,
+      referral_events.c.next_attempt_at)
+Index("ix_referral_events_referral", referral_events.c.referral_id)

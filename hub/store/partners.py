@@ -16,14 +16,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, and_, case, func, insert, literal, or_, select, update
 
 from hub.schema import new_id, utcnow
 from hub.store import tables as t
-from hub.store.partner_tables import referrals
+from hub.store.partner_tables import referral_events, referrals
 from hub.store.repo import _aware
 
 #: Lead statuses in which sales already works the account: a new referral conflicts with them.
@@ -308,3 +308,53 @@ def latest_outcome(conn: Connection, lead_id: str) -> dict[str, Any] | None:
     row = conn.execute(select(t.outcomes).where(t.outcomes.c.lead_id == lead_id)
                        .order_by(t.outcomes.c.id.desc()).limit(1)).mappings().first()
     return dict(row) if row else None
+
+
+# -- referral events: callbacks about referrals that have no lead -------------------------------
+def add_event(conn: Connection, *, referral_id: str, partner_id: str, connector: str, event: str,
+              payload: dict[str, Any]) -> None:
+    """Queue a callback in the caller's transaction (the decision and its news commit together)."""
+    now = utcnow()
+    conn.execute(insert(referral_events).values(
+        referral_id=referral_id, partner_id=partner_id, connector=connector, event=event, payload=payload,
+        status="pending", attempts=0, next_attempt_at=now, created_at=now))
+
+
+def claim_events(conn: Connection, connector: str, *, limit: int, now: datetime,
+                 lease: timedelta) -> list[dict[str, Any]]:
+    """Due events of ``connector``, leased for ``lease`` (a crash mid-send makes them due again).
+
+    On PostgreSQL rows are locked with SKIP LOCKED, so several daemons never claim the same one.
+    """
+    stmt = (select(referral_events)
+            .where(referral_events.c.status == "pending", referral_events.c.connector == connector,
+                   referral_events.c.next_attempt_at <= now)
+            .order_by(referral_events.c.next_attempt_at, referral_events.c.id).limit(limit))
+    if conn.dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    rows = [dict(r) for r in conn.execute(stmt).mappings()]
+    if rows:
+        conn.execute(update(referral_events).where(referral_events.c.id.in_([r["id"] for r in rows]))
+                     .values(next_attempt_at=now + lease))
+    return rows
+
+
+def event_sent(conn: Connection, event_id: int) -> None:
+    conn.execute(update(referral_events).where(referral_events.c.id == event_id)
+                 .values(status="done", delivered_at=utcnow(), last_error=None))
+
+
+def event_retry(conn: Connection, event_id: int, *, attempts: int, when: datetime, error: str) -> None:
+    conn.execute(update(referral_events).where(referral_events.c.id == event_id)
+                 .values(attempts=attempts, next_attempt_at=when, last_error=error))
+
+
+def event_dead(conn: Connection, event_id: int, *, attempts: int, error: str) -> None:
+    conn.execute(update(referral_events).where(referral_events.c.id == event_id)
+                 .values(status="dead", attempts=attempts, last_error=error))
+
+
+def events_of(conn: Connection, referral_id: str) -> list[dict[str, Any]]:
+    """Every callback event of a referral, oldest first (ops and tests)."""
+    stmt = select(referral_events).where(referral_events.c.referral_id == referral_id).order_by(referral_events.c.id)
+    return [dict(r) for r in conn.execute(stmt).mappings()]

@@ -1,13 +1,17 @@
-"""Fixtures for the partner channel: a hub with the partner connector on a real SQLite file."""
+"""Fixtures for the partner channel: a hub with the partner connector on a real SQLite file, and a
+real HTTP receiver on loopback for callbacks."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from http.server import ThreadingHTTPServer
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from partner_helpers import Receiver
 
 import connectors.partner
 from connectors.partner import keys
@@ -60,3 +64,15 @@ def client(hub: Hub) -> Iterator[TestClient]:
     # Workers off: tests drive processing and delivery explicitly with hub.sync_once().
     with TestClient(create_app(hub, start_workers=False)) as c:
         yield c
+
+
+@pytest.fixture
+def receiver() -> Iterator[tuple[str, type[Receiver]]]:
+    """``(url, handler class)``; ``handler.got`` fills as callbacks arrive, ``handler.event`` is set."""
+    handler = type("TestReceiver", (Receiver,), {"got": [], "event": threading.Event()})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/hook", handler
+    server.shutdown()
+    server.server_close()

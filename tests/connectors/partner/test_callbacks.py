@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
 from typing import Any
 
 import httpx
-import pytest
 import respx
 from fastapi.testclient import TestClient
+from partner_helpers import Receiver
 from sqlalchemy import select
 
 from connectors.partner.callbacks import SIGNATURE_HEADER, CallbackSender, sign, verify
@@ -88,34 +86,8 @@ def test_failing_callback_is_retried_later_then_dead_lettered(partner_hub: Calla
     assert len(dead) == 1 and "410" in dead[0]["error"]
 
 
-class _Receiver(BaseHTTPRequestHandler):
-    got: list[tuple[dict[str, str], bytes]] = []
-    event = threading.Event()
-
-    def do_POST(self) -> None:  # noqa: N802 - http.server's name
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        type(self).got.append((dict(self.headers), body))
-        self.send_response(204)
-        self.end_headers()
-        type(self).event.set()
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-@pytest.fixture
-def receiver() -> Iterator[tuple[str, type[_Receiver]]]:
-    handler = type("Receiver", (_Receiver,), {"got": [], "event": threading.Event()})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/hook", handler
-    server.shutdown()
-    server.server_close()
-
-
 def test_real_loopback_receiver_gets_every_status_change(hub: Hub, client: TestClient, make_partner: Callable,
-                                                          receiver: tuple[str, type[_Receiver]]) -> None:
+                                                          receiver: tuple[str, type[Receiver]]) -> None:
     from hub.schema import LeadStatus, Outcome
 
     url, handler = receiver
@@ -137,7 +109,7 @@ def test_real_loopback_receiver_gets_every_status_change(hub: Hub, client: TestC
 
 def test_callbacks_reach_a_partner_connector_under_another_instance_name(
         hub_factory: Callable[..., Hub], sqlite_url: str, make_partner: Callable,
-        receiver: tuple[str, type[_Receiver]]) -> None:
+        receiver: tuple[str, type[Receiver]]) -> None:
     """No partner-specific normalizer: the engine names the instance as the activity's source."""
     import connectors.partner
     from hub.web import create_app
