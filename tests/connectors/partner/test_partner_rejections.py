@@ -9,17 +9,25 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import timedelta
 from types import SimpleNamespace
 from typing import Any
 
 import httpx
+import pytest
 import respx
 from fastapi.testclient import TestClient
 from partner_helpers import Receiver
 from sqlalchemy import select
 
 from connectors.partner import service
-from connectors.partner.callbacks import DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, CallbackSender, verify
+from connectors.partner.callbacks import (
+    DELIVERY_HEADER,
+    EVENT_HEADER,
+    SIGNATURE_HEADER,
+    CallbackSender,
+    verify,
+)
 from connectors.partner.connector import PartnerConnector
 from hub.runtime import Hub
 from hub.store import partners as q
@@ -130,3 +138,27 @@ def test_the_daemon_sends_rejections_decided_in_another_process(
 
 def test_no_pump_without_workers(hub: Hub, client: TestClient) -> None:
     assert not _partner_connector(hub).pump.running
+
+
+@pytest.mark.postgres
+def test_rejection_callbacks_on_postgres_are_claimed_once(partner_hub: Callable, pg_url: str,
+                                                           make_partner: Callable,
+                                                           receiver: tuple[str, type[Receiver]]) -> None:
+    from hub.schema import utcnow
+
+    url, handler = receiver
+    hub = partner_hub(pg_url)
+    a, b = make_partner(hub, "Acme"), make_partner(hub, "Bolt", callback_url=url)
+    with TestClient(create_app(hub, start_workers=False)) as client:
+        ref = _held_referral(client, a, b)
+    assert service.reject(hub, ref, REASON)
+    # Two daemons looking at once: the row is locked (SKIP LOCKED) and then leased, never shared.
+    with hub.store.engine.begin() as first:
+        mine = q.claim_events(first, "partner", limit=10, now=utcnow(), lease=timedelta(minutes=5))
+        with hub.store.engine.begin() as second:
+            assert q.claim_events(second, "partner", limit=10, now=utcnow(), lease=timedelta(minutes=5)) == []
+    assert [e["referral_id"] for e in mine] == [ref]
+    with hub.store.engine.begin() as conn:  # the lease ends (as after a crash mid-send)
+        conn.execute(referral_events.update().values(next_attempt_at=utcnow()))
+    assert _partner_connector(hub).deliver_events().sent == 1
+    assert handler.event.wait(5) and json.loads(handler.got[0][1])["status"] == "rejected"
