@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from connectors.partner import keys, service
+from connectors.partner.urls import check_callback_url
 from hub.config import HubConfig, load_config
 from hub.errors import ConfigError
 from hub.intake import Intake
@@ -78,9 +79,12 @@ def add(
     if "@" not in email or len(email) > 320:
         err.print("--email must be an e-mail address")
         raise typer.Exit(2)
-    if callback_url is not None and not callback_url.startswith(("https://", "http://")):
-        err.print("--callback-url must start with https:// (or http:// for a local test receiver)")
-        raise typer.Exit(2)
+    if callback_url is not None:
+        try:  # the partner API's rule; ops may also point at a receiver on this machine
+            check_callback_url(callback_url, allow_loopback=True)
+        except ValueError as exc:
+            err.print(f"--callback-url: {exc}")
+            raise typer.Exit(2) from None
     _, store = _open(config)
     key = keys.new_key()
     secret = keys.new_callback_secret() if callback_url else None

@@ -89,3 +89,13 @@ def test_forms_list_and_snippet(tmp_path: Path) -> None:
     assert 'action="https://leads.example.com/forms/demo"' in out.output
     assert 'name="email" required' in out.output and 'name="fax_number" tabindex="-1"' in out.output
     assert runner.invoke(forms_app, ["snippet", "nope", "--config", cfg]).exit_code == 1
+
+
+def test_add_refuses_a_callback_url_the_api_would_refuse(tmp_path: Path) -> None:
+    cfg = str(_config(tmp_path))
+    refused = runner.invoke(partners_app, ["add", "Acme", "--email", "ops@acme.example", "--callback-url",
+                                           "https://10.0.0.7/hook", "--config", cfg])
+    assert refused.exit_code == 2 and "private" in refused.output
+    local = runner.invoke(partners_app, ["add", "Lab", "--email", "lab@acme.example", "--callback-url",
+                                         "http://127.0.0.1:9000/hook", "--config", cfg, "--json"])
+    assert local.exit_code == 0, local.output
