@@ -10,6 +10,10 @@ and lead the first one opened.
 A record that fails is undone with :meth:`BatchWork.rollback_record`: buffered rows are truncated
 to the record's start mark and cache entries restored from an undo log; leads are copy-on-write,
 so a failed record never leaves a half-changed lead behind.
+
+The ``prefetch_*`` methods fill the read caches for many records at once (a few ``IN (...)``
+queries instead of several small ones per record); a read they did not cover falls back to the
+store, so they change how fast the batch runs, never what it reads.
 """
 
 from __future__ import annotations
@@ -58,6 +62,13 @@ class BatchWork:
         self.dirty_counters: set[str] = set()
         self.sources: dict[str, set[str]] = defaultdict(set)
         self.destinations: dict[str, set[str]] = defaultdict(set)
+        # Store state at the batch's start, read once (nothing is flushed before the end).
+        self._stored_destinations: dict[str, set[str]] = {}
+        self._stored_sources: dict[str, set[str]] = {}
+        self._open_read: set[str] = set()  # accounts whose open leads were all read
+        self._emails_read: set[str] = set()  # e-mails whose stored contacts were all read
+        #: E-mails of each lead's contacts, so a merge asks "already a contact?" in O(1).
+        self._lead_emails: dict[str, set[str]] = {}
         self._undo: list[Callable[[], None]] = []
         self._marks: dict[str, int] = {}
 
@@ -130,6 +141,12 @@ class BatchWork:
                 self._undo.append(self.keys_of[account_id].pop)
                 self.account_keys.append({"kind": key.kind, "value": key.value[:500], "account_id": account_id})
 
+    def prefetch_accounts(self, account_ids: set[str]) -> None:
+        """Read these stored accounts in one go (ids not found stay unknown)."""
+        wanted = [i for i in account_ids if i not in self.accounts]
+        if wanted:
+            self.accounts.update(self.store.accounts_by_ids(self.conn, wanted))
+
     def account(self, account_id: str) -> Account | None:
         if account_id not in self.accounts:
             acct = self.store.get_account(self.conn, account_id)
@@ -139,10 +156,27 @@ class BatchWork:
         return self.accounts[account_id]
 
     # -- leads -------------------------------------------------------------------------------
+    def prefetch_leads(self, account_ids: set[str]) -> None:
+        """Read the open leads of these stored accounts, with their contacts, activities and
+        delivery destinations, in a few queries for the whole batch."""
+        stored = [i for i in account_ids if i not in self.new_accounts and i not in self._open_read]
+        if not stored:
+            return
+        for key, lead_id in self.store.open_leads_of(self.conn, stored).items():
+            self.open_leads.setdefault(key, lead_id)
+        self._open_read.update(stored)
+        wanted = [i for key, i in self.open_leads.items()
+                  if i and key[0] in account_ids and i not in self._loaded and i not in self.leads]
+        if wanted:
+            self._loaded.update(self.store.leads_by_ids(self.conn, wanted))
+            found = self.store.destinations_of(self.conn, wanted)
+            for lead_id in wanted:
+                self._stored_destinations[lead_id] = found.get(lead_id, set())
+
     def open_lead_id(self, account_id: str, product_line: str) -> str | None:
         key = (account_id, product_line)
         if key not in self.open_leads:
-            if account_id in self.new_accounts:
+            if account_id in self.new_accounts or account_id in self._open_read:
                 return None
             self.open_leads[key] = self.store.open_lead_id(self.conn, account_id, product_line)
         return self.open_leads[key]
@@ -168,13 +202,34 @@ class BatchWork:
         elif self.open_leads.get(key) == lead.id:
             self._set(self.open_leads, key, None)
 
+    def lead_has_email(self, lead: Lead, email: str) -> bool:
+        """Whether one of ``lead``'s contacts has ``email`` (the batch's latest state of it)."""
+        emails = self._lead_emails.get(lead.id)
+        if emails is None:
+            emails = self._lead_emails[lead.id] = {str(c.email) for c in lead.contacts if c.email}
+        return email in emails
+
+    def add_lead_email(self, lead_id: str, email: str) -> None:
+        emails = self._lead_emails.get(lead_id)
+        if emails is not None:
+            self._add(emails, email)
+
     # -- contacts ----------------------------------------------------------------------------
+    def prefetch_contacts(self, emails: set[str]) -> None:
+        """Read every stored contact with one of these e-mails, whatever its account."""
+        wanted = [e for e in emails if e and e not in self._emails_read]
+        if not wanted:
+            return
+        for key, contact_id in self.store.contacts_by_emails(self.conn, wanted).items():
+            self.contacts.setdefault(key, contact_id)
+        self._emails_read.update(wanted)
+
     def find_contact(self, account_id: str, email: str | None) -> str | None:
         if not email:
             return None
         key = (account_id, email)
         if key not in self.contacts:
-            if account_id in self.new_accounts:
+            if account_id in self.new_accounts or email in self._emails_read:
                 return None
             self.contacts[key] = self.store.find_contact(self.conn, account_id, email)
         return self.contacts[key]
@@ -194,11 +249,22 @@ class BatchWork:
             self._undo.append(lambda: self.sources[lead_id].discard(row["source"]))
 
     def lead_sources(self, lead_id: str) -> set[str]:
-        stored = set() if lead_id in self.new_leads else set(self.store.lead_sources(self.conn, lead_id))
+        stored: set[str] = set()
+        if lead_id not in self.new_leads:
+            if lead_id not in self._stored_sources:
+                loaded = self._loaded.get(lead_id)
+                self._stored_sources[lead_id] = (
+                    {a.source for a in loaded.activities if a.source} if loaded is not None
+                    else set(self.store.lead_sources(self.conn, lead_id)))
+            stored = self._stored_sources[lead_id]
         return stored | self.sources.get(lead_id, set())
 
     def lead_destinations(self, lead_id: str) -> set[str]:
-        stored = set() if lead_id in self.new_leads else set(self.store.lead_destinations(self.conn, lead_id))
+        stored: set[str] = set()
+        if lead_id not in self.new_leads:
+            if lead_id not in self._stored_destinations:
+                self._stored_destinations[lead_id] = set(self.store.lead_destinations(self.conn, lead_id))
+            stored = self._stored_destinations[lead_id]
         return stored | self.destinations.get(lead_id, set())
 
     # -- outbox, audit, outcomes, reviews ----------------------------------------------------

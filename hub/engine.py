@@ -12,6 +12,14 @@ status commit in one transaction. A crash anywhere leaves the batch pending and 
 again, exactly once. A record that fails (bad input, a plugin bug) is undone and quarantined with
 the reason; the rest of the batch goes on. If the flush itself fails, the batch is retried one
 record per transaction so the one bad record is isolated. Events fire after the commit.
+
+Runs of plain records (not deleted, not from a connector the hub writes to, so never an echo) go in
+three passes, for speed: normalize and match each record in order (matching sees the accounts the
+earlier records opened), then read every matched account's open leads, contacts and destinations
+in a few bulk queries, then finish each record in order. Matching reads only accounts and their
+keys and the later passes never write those, so the result is what one pass per record gives. If
+finishing an inquiry fails, the batch is rolled back and run again one pass per record, so the
+failed record's account never reaches a later record.
 """
 
 from __future__ import annotations
@@ -86,6 +94,20 @@ class _Events:
         del self.routed[mark[0]:], self.outcomes[mark[1]:], self.quarantined[mark[2]:]
 
 
+class _Replan(Exception):
+    """A planned batch must run again record by record (an inquiry failed after matching)."""
+
+
+@dataclass
+class _Plan:
+    """A record normalized (and, for an inquiry, matched) ahead of the rest of its processing."""
+
+    row: InboxRow
+    normalized: Inquiry | OutcomeReport
+    match: AccountMatch | None = None
+    account: Account | str | None = None  # new account, or the id of the matched one
+
+
 class _Lookup:
     """The account index as the matcher sees it (``AccountLookup``), including this batch's."""
 
@@ -135,7 +157,10 @@ class Engine:
         if limit <= 0:
             return BatchResult()
         try:
-            return self._run_batch(limit, one_by_one=False)
+            try:
+                return self._run_batch(limit, one_by_one=False, planned=True)
+            except _Replan:
+                return self._run_batch(limit, one_by_one=False, planned=False)
         except Exception:  # noqa: BLE001 - the flush failed: isolate the record that broke it
             log.exception("batch flush failed; retrying record by record")
             total = BatchResult()
@@ -146,7 +171,7 @@ class Engine:
                     break
             return total
 
-    def _run_batch(self, limit: int, *, one_by_one: bool) -> BatchResult:
+    def _run_batch(self, limit: int, *, one_by_one: bool, planned: bool = False) -> BatchResult:
         events = _Events()
         result = BatchResult()
         with self.store.engine.begin() as conn:
@@ -157,7 +182,7 @@ class Engine:
             if one_by_one:
                 savepoint = conn.begin_nested()
                 try:
-                    self._run_records(work, rows, events, result)
+                    self._run_records(work, rows, events, result, planned=False)
                     work.flush()
                     savepoint.commit()
                 except Exception as exc:  # noqa: BLE001 - this one record cannot be stored
@@ -168,28 +193,80 @@ class Engine:
                     self._quarantine(work, rows[0], exc, events, result)
                     work.flush()
             else:
-                self._run_records(work, rows, events, result)
+                self._run_records(work, rows, events, result, planned=planned)
                 work.flush()
         self._fire(events)
         return result
 
-    def _run_records(self, work: BatchWork, rows: list[InboxRow], events: _Events, result: BatchResult) -> None:
+    def _run_records(self, work: BatchWork, rows: list[InboxRow], events: _Events, result: BatchResult,
+                     *, planned: bool) -> None:
         lookup = _Lookup(work)
-        for row in rows:
-            work.begin_record()
-            mark = events.mark()
-            counts = BatchResult(**vars(result))
-            try:
-                status, lead_id = self._process_record(work, row, lookup, events, result)
-                work.commit_record()
-                work.finish(row.id, status, lead_id)
-            except Exception as exc:  # noqa: BLE001 - quarantined with the reason, never dropped
-                work.rollback_record()
-                events.reset(mark)
-                for name in counts.__dataclass_fields__:
-                    setattr(result, name, getattr(counts, name))
-                self._quarantine(work, row, exc, events, result)
+        start = 0
+        while start < len(rows):
+            end = start
+            while planned and end < len(rows) and self._plannable(rows[end]):
+                end += 1
+            if end > start:
+                self._run_planned(work, rows[start:end], lookup, events, result)
+                start = end
+            else:
+                row = rows[start]
+                self._guarded(work, row, events, result,
+                              lambda row=row: self._process_record(work, row, lookup, events, result))
+                start += 1
+
+    def _plannable(self, row: InboxRow) -> bool:
+        return not row.record.deleted and row.record.connector not in self._echo_sources
+
+    def _guarded(self, work: BatchWork, row: InboxRow, events: _Events, result: BatchResult,
+                 step: Any, *, finish: bool = True) -> Any:
+        """Run ``step`` as one record's unit: undone and quarantined if it raises (returns None)."""
+        work.begin_record()
+        mark = events.mark()
+        counts = BatchResult(**vars(result))
+        try:
+            got = step()
+            work.commit_record()
+            if finish:
+                work.finish(row.id, *got)
+                result.processed += 1
+            return got
+        except Exception as exc:  # noqa: BLE001 - quarantined with the reason, never dropped
+            work.rollback_record()
+            events.reset(mark)
+            for name in counts.__dataclass_fields__:
+                setattr(result, name, getattr(counts, name))
+            self._quarantine(work, row, exc, events, result)
             result.processed += 1
+            return None
+
+    def _run_planned(self, work: BatchWork, rows: list[InboxRow], lookup: _Lookup, events: _Events,
+                     result: BatchResult) -> None:
+        plans = [p for p in (self._guarded(work, row, events, result, lambda row=row: self._plan(work, row, lookup),
+                                           finish=False) for row in rows) if p is not None]
+        inquiries = [p for p in plans if isinstance(p.normalized, Inquiry)]
+        matched = {p.account for p in inquiries if isinstance(p.account, str)}
+        work.prefetch_accounts(matched)
+        work.prefetch_leads(matched)
+        work.prefetch_contacts({str(p.normalized.contact.email) for p in inquiries
+                                if isinstance(p.normalized, Inquiry) and p.normalized.contact.email})
+        for plan in plans:
+            if isinstance(plan.normalized, Inquiry):
+                done = self._guarded(work, plan.row, events, result, lambda plan=plan: self._process_inquiry(
+                    work, plan.row, plan.normalized, plan.match, plan.account, events, result))
+                if done is None:
+                    raise _Replan(plan.row.id)  # its account and keys may have reached later records
+            else:
+                self._guarded(work, plan.row, events, result,
+                              lambda plan=plan: self._process_outcome(work, plan.row.record, plan.normalized,
+                                                                      events, result))
+
+    def _plan(self, work: BatchWork, row: InboxRow, lookup: _Lookup) -> _Plan:
+        normalized = self._normalize(row.record)
+        if isinstance(normalized, OutcomeReport):
+            return _Plan(row, normalized)
+        match, account = self._place(work, normalized, lookup)
+        return _Plan(row, normalized, match, account)
 
     def _quarantine(self, work: BatchWork, row: InboxRow, exc: Exception, events: _Events, result: BatchResult) -> None:
         reason, fld = _reason_of(exc)
@@ -224,18 +301,23 @@ class Engine:
                 return "echo", known[0]
         normalized = self._normalize(rec)
         if isinstance(normalized, OutcomeReport):
-            lead = self._resolve_lead(work, rec.connector, normalized.lead_ref)
-            if lead is None:
-                raise InvalidRecord(
-                    f"outcome for unknown lead {normalized.lead_ref!r} from {rec.connector}: "
-                    "replay it once the lead exists"
-                )
-            outcome = Outcome(lead_id=lead.id, status=normalized.status, reason=normalized.reason,
-                              amount=normalized.amount, reported_by=rec.connector)
-            if self._apply_outcome(work, lead, outcome, events):
-                result.outcomes += 1
-            return "done", lead.id
-        return self._process_inquiry(work, row, normalized, lookup, events, result)
+            return self._process_outcome(work, rec, normalized, events, result)
+        match, account = self._place(work, normalized, lookup)
+        return self._process_inquiry(work, row, normalized, match, account, events, result)
+
+    def _process_outcome(self, work: BatchWork, rec: Any, report: OutcomeReport, events: _Events,
+                         result: BatchResult) -> tuple[str, str | None]:
+        lead = self._resolve_lead(work, rec.connector, report.lead_ref)
+        if lead is None:
+            raise InvalidRecord(
+                f"outcome for unknown lead {report.lead_ref!r} from {rec.connector}: "
+                "replay it once the lead exists"
+            )
+        outcome = Outcome(lead_id=lead.id, status=report.status, reason=report.reason,
+                          amount=report.amount, reported_by=rec.connector)
+        if self._apply_outcome(work, lead, outcome, events):
+            result.outcomes += 1
+        return "done", lead.id
 
     def _normalize(self, rec: Any) -> Inquiry | OutcomeReport:
         type_name = self._types.get(rec.connector, rec.connector)
@@ -277,23 +359,29 @@ class Engine:
         return AccountMatch(MatchOutcome.NEW, "no matcher decided: new account", new_account_name=name,
                             new_account_domain=inquiry.company.domain)
 
-    def _process_inquiry(
-        self, work: BatchWork, row: InboxRow, inquiry: Inquiry, lookup: _Lookup, events: _Events, result: BatchResult,
-    ) -> tuple[str, str | None]:
-        rec = inquiry.source
+    def _place(self, work: BatchWork, inquiry: Inquiry, lookup: _Lookup) -> tuple[AccountMatch, Account | str]:
+        """Match the inquiry; open its new account or name the matched one; index its keys."""
         match = self._match(inquiry, lookup)
         if match.outcome == MatchOutcome.MATCHED and match.account_id:
-            account = work.account(match.account_id)
-            if account is None:
-                raise InvalidRecord(f"the matcher chose account {match.account_id}, which does not exist")
-        else:
-            account = Account(
-                name=match.new_account_name or inquiry.company.name or inquiry.company.domain or "Unknown company",
-                domains=[d for d in [match.new_account_domain or inquiry.company.domain] if d],
-                country=inquiry.company.country or inquiry.contact.country,
-            )
-            work.create_account(account)
+            work.add_account_keys(match.account_id, match.keys)
+            return match, match.account_id
+        account = Account(
+            name=match.new_account_name or inquiry.company.name or inquiry.company.domain or "Unknown company",
+            domains=[d for d in [match.new_account_domain or inquiry.company.domain] if d],
+            country=inquiry.company.country or inquiry.contact.country,
+        )
+        work.create_account(account)
         work.add_account_keys(account.id, match.keys)
+        return match, account
+
+    def _process_inquiry(
+        self, work: BatchWork, row: InboxRow, inquiry: Inquiry, match: AccountMatch, placed: Account | str,
+        events: _Events, result: BatchResult,
+    ) -> tuple[str, str | None]:
+        rec = inquiry.source
+        account = work.account(placed) if isinstance(placed, str) else placed
+        if account is None:
+            raise InvalidRecord(f"the matcher chose account {match.account_id}, which does not exist")
 
         lead_id = work.open_lead_id(account.id, inquiry.product_line)
         lead = work.lead(lead_id) if lead_id else None
@@ -322,8 +410,10 @@ class Engine:
         if contact_id is None and (email or contact.last_name or contact.first_name or contact.phone):
             contact_id = new_id("ct")
             work.add_contact(account.id, contact_id, contact.model_dump(mode="json"))
-        if contact_id is not None and not (email and any(str(c.email) == email for c in lead.contacts if c.email)):
+        if contact_id is not None and not (email and work.lead_has_email(lead, email)):
             lead.contacts.append(contact)
+            if email:
+                work.add_lead_email(lead.id, email)
             work.link_contact(lead.id, contact_id, len(lead.contacts) - 1)
         # The activity's source is the connector instance: outcomes flow back to it.
         activity = inquiry.activity.model_copy(update={"source": rec.connector})

@@ -80,6 +80,60 @@ _ACCOUNTS_WITH_KEYS = (
     .where(t.accounts.c.id.in_(bindparam("ids", expanding=True)))
 )
 
+# Hot-path reads, built once: building a select() costs as much as running it on SQLite.
+_IDS = "ids"
+_ACCOUNTS_BY_ID = select(t.accounts.c.id, t.accounts.c.name, t.accounts.c.domain, t.accounts.c.country,
+                         t.accounts.c.parent_id, t.accounts.c.owner_id).where(
+    t.accounts.c.id.in_(bindparam(_IDS, expanding=True)))
+_XREFS_OF = select(t.xrefs.c.hub_id, t.xrefs.c.system, t.xrefs.c.external_id).where(
+    t.xrefs.c.entity == bindparam("entity"), t.xrefs.c.hub_id.in_(bindparam(_IDS, expanding=True)))
+_FIND_XREF = select(t.xrefs.c.hub_id, t.xrefs.c.version).where(
+    t.xrefs.c.entity == bindparam("entity"), t.xrefs.c.system == bindparam("system"),
+    t.xrefs.c.external_id == bindparam("external_id"))
+_CONTACT_BY_EMAIL = select(t.contacts.c.id).where(
+    t.contacts.c.email == bindparam("email"), t.contacts.c.account_id == bindparam("account_id"))
+_CONTACTS_BY_EMAILS = select(t.contacts.c.account_id, t.contacts.c.email, t.contacts.c.id).where(
+    t.contacts.c.email.in_(bindparam("emails", expanding=True)))
+_OPEN_LEAD = (
+    select(t.leads.c.id)
+    .where(t.leads.c.account_id == bindparam("account_id"), t.leads.c.product_line == bindparam("product_line"),
+           t.leads.c.is_open.is_(True))
+    .order_by(t.leads.c.created_at.desc())
+    .limit(1)
+)
+_OPEN_LEADS = select(t.leads.c.account_id, t.leads.c.product_line, t.leads.c.id, t.leads.c.created_at).where(
+    t.leads.c.account_id.in_(bindparam(_IDS, expanding=True)), t.leads.c.is_open.is_(True))
+_LEADS_BY_ID = select(
+    t.leads.c.id, t.leads.c.account_id, t.leads.c.product_line, t.leads.c.score, t.leads.c.status,
+    t.leads.c.owner_id, t.leads.c.sla_due_at, t.leads.c.source_connector, t.leads.c.partner_id,
+    t.leads.c.created_at, t.leads.c.updated_at,
+).where(t.leads.c.id.in_(bindparam(_IDS, expanding=True)))
+_LEAD_CONTACTS = (
+    select(t.lead_contacts.c.lead_id, t.contacts.c.email, t.contacts.c.first_name, t.contacts.c.last_name,
+           t.contacts.c.phone, t.contacts.c.title, t.contacts.c.country)
+    .join(t.lead_contacts, t.lead_contacts.c.contact_id == t.contacts.c.id)
+    .where(t.lead_contacts.c.lead_id.in_(bindparam(_IDS, expanding=True)))
+    .order_by(t.lead_contacts.c.lead_id, t.lead_contacts.c.position)
+)
+_LEAD_ACTIVITIES = (
+    select(t.activities.c.lead_id, t.activities.c.kind, t.activities.c.at, t.activities.c.source,
+           t.activities.c.details)
+    .where(t.activities.c.lead_id.in_(bindparam(_IDS, expanding=True)))
+    .order_by(t.activities.c.id)
+)
+_LEAD_SOURCES = select(t.activities.c.source).where(t.activities.c.lead_id == bindparam("lead_id")).distinct()
+# No index on outbox.lead_id yet: a scan, so it is asked once per batch for all its leads.
+_DESTINATIONS = select(t.outbox.c.lead_id, t.outbox.c.destination).where(
+    t.outbox.c.kind == "lead", t.outbox.c.lead_id.in_(bindparam(_IDS, expanding=True))).distinct()
+#: How many ids one ``IN (...)`` carries (well under every driver's parameter limit).
+_CHUNK = 500
+
+
+def _chunks(ids: Iterable[str]) -> Iterable[list[str]]:
+    unique = list(dict.fromkeys(ids))
+    for start in range(0, len(unique), _CHUNK):
+        yield unique[start:start + _CHUNK]
+
 
 class Store:
     """Row-level operations. Hold one per process; pass the transaction's connection in."""
@@ -331,33 +385,37 @@ class Store:
             conn.execute(_insert_ignore(conn, t.account_keys, ["kind", "value", "account_id"]), rows)
 
     def get_account(self, conn: Connection, account_id: str) -> Account | None:
-        row = conn.execute(select(t.accounts).where(t.accounts.c.id == account_id)).mappings().first()
-        if row is None:
-            return None
-        refs = {
-            r["system"]: r["external_id"]
-            for r in conn.execute(
-                select(t.xrefs).where(t.xrefs.c.entity == "account", t.xrefs.c.hub_id == account_id)
-            ).mappings()
-        }
-        return Account(
-            id=row["id"],
-            name=row["name"],
-            domains=[row["domain"]] if row["domain"] else [],
-            country=row["country"],
-            parent_id=row["parent_id"],
-            owner_id=row["owner_id"],
-            xrefs=refs,
-        )
+        return self.accounts_by_ids(conn, [account_id]).get(account_id)
+
+    def accounts_by_ids(self, conn: Connection, ids: Iterable[str]) -> dict[str, Account]:
+        """The accounts with these ids (unknown ids are left out), with their cross-references."""
+        out: dict[str, Account] = {}
+        for chunk in _chunks(ids):
+            refs: dict[str, dict[str, str]] = {}
+            for hub_id, system, external_id in conn.execute(_XREFS_OF, {"entity": "account", _IDS: chunk}):
+                refs.setdefault(hub_id, {})[system] = external_id
+            for acct_id, name, domain, country, parent_id, owner_id in conn.execute(_ACCOUNTS_BY_ID, {_IDS: chunk}):
+                # Rows were validated when written: no need to validate them again.
+                out[acct_id] = Account.model_construct(
+                    id=acct_id, name=name, domains=[domain] if domain else [], country=country,
+                    parent_id=parent_id, owner_id=owner_id, xrefs=refs.get(acct_id, {}),
+                )
+        return out
 
     # -- contacts ----------------------------------------------------------------------------
     def find_contact(self, conn: Connection, account_id: str, email: str | None) -> str | None:
         if not email:
             return None
-        row = conn.execute(
-            select(t.contacts.c.id).where(t.contacts.c.email == email, t.contacts.c.account_id == account_id)
-        ).first()
+        row = conn.execute(_CONTACT_BY_EMAIL, {"email": email, "account_id": account_id}).first()
         return row[0] if row else None
+
+    def contacts_by_emails(self, conn: Connection, emails: Iterable[str]) -> dict[tuple[str, str], str]:
+        """``(account_id, email) -> contact id`` for every stored contact with one of ``emails``."""
+        out: dict[tuple[str, str], str] = {}
+        for chunk in _chunks(e for e in emails if e):
+            for account_id, email, contact_id in conn.execute(_CONTACTS_BY_EMAILS, {"emails": chunk}):
+                out.setdefault((account_id, email), contact_id)
+        return out
 
     def add_contact(self, conn: Connection, account_id: str, contact: Contact) -> str:
         cid = new_id("ct")
@@ -370,67 +428,52 @@ class Store:
 
     # -- leads -------------------------------------------------------------------------------
     def open_lead_id(self, conn: Connection, account_id: str, product_line: str) -> str | None:
-        row = conn.execute(
-            select(t.leads.c.id)
-            .where(
-                t.leads.c.account_id == account_id,
-                t.leads.c.product_line == product_line,
-                t.leads.c.is_open.is_(True),
-            )
-            .order_by(t.leads.c.created_at.desc())
-            .limit(1)
-        ).first()
+        row = conn.execute(_OPEN_LEAD, {"account_id": account_id, "product_line": product_line}).first()
         return row[0] if row else None
 
+    def open_leads_of(self, conn: Connection, account_ids: Iterable[str]) -> dict[tuple[str, str], str]:
+        """``(account_id, product_line) -> id`` of the newest open lead, for these accounts."""
+        newest: dict[tuple[str, str], tuple[datetime, str]] = {}
+        for chunk in _chunks(account_ids):
+            for account_id, product_line, lead_id, created_at in conn.execute(_OPEN_LEADS, {_IDS: chunk}):
+                key = (account_id, product_line)
+                seen = newest.get(key)
+                if seen is None or created_at > seen[0]:
+                    newest[key] = (created_at, lead_id)
+        return {key: lead_id for key, (_, lead_id) in newest.items()}
+
     def get_lead(self, conn: Connection, lead_id: str, *, with_activities: bool = True) -> Lead | None:
-        row = conn.execute(select(t.leads).where(t.leads.c.id == lead_id)).mappings().first()
-        if row is None:
-            return None
-        contact_rows = conn.execute(
-            select(t.contacts)
-            .join(t.lead_contacts, t.lead_contacts.c.contact_id == t.contacts.c.id)
-            .where(t.lead_contacts.c.lead_id == lead_id)
-            .order_by(t.lead_contacts.c.position)
-        ).mappings()
-        contacts = [
-            Contact.model_construct(
-                email=c["email"], first_name=c["first_name"], last_name=c["last_name"],
-                phone=c["phone"], title=c["title"], country=c["country"],
-            )
-            for c in contact_rows
-        ]
-        acts: list[Activity] = []
-        if with_activities:
-            acts = [
-                Activity.model_construct(kind=a["kind"], at=_aware(a["at"]), source=a["source"], details=a["details"])
-                for a in conn.execute(
-                    select(t.activities).where(t.activities.c.lead_id == lead_id).order_by(t.activities.c.id)
-                ).mappings()
-            ]
-        refs = {
-            r["system"]: r["external_id"]
-            for r in conn.execute(
-                select(t.xrefs.c.system, t.xrefs.c.external_id).where(
-                    t.xrefs.c.entity == "lead", t.xrefs.c.hub_id == lead_id
+        return self.leads_by_ids(conn, [lead_id], with_activities=with_activities).get(lead_id)
+
+    def leads_by_ids(self, conn: Connection, ids: Iterable[str], *, with_activities: bool = True) -> dict[str, Lead]:
+        """The leads with these ids (unknown ids are left out): contacts, activities, xrefs."""
+        out: dict[str, Lead] = {}
+        for chunk in _chunks(ids):
+            rows = conn.execute(_LEADS_BY_ID, {_IDS: chunk}).all()
+            if not rows:
+                continue
+            found = [r[0] for r in rows]
+            contacts: dict[str, list[Contact]] = {i: [] for i in found}
+            for lead_id, email, first, last, phone, title, country in conn.execute(_LEAD_CONTACTS, {_IDS: found}):
+                contacts[lead_id].append(Contact.model_construct(
+                    email=email, first_name=first, last_name=last, phone=phone, title=title, country=country))
+            acts: dict[str, list[Activity]] = {i: [] for i in found}
+            if with_activities:
+                for lead_id, kind, at, source, details in conn.execute(_LEAD_ACTIVITIES, {_IDS: found}):
+                    acts[lead_id].append(Activity.model_construct(kind=kind, at=_aware(at), source=source,
+                                                                  details=details))
+            refs: dict[str, dict[str, str]] = {i: {} for i in found}
+            for hub_id, system, external_id in conn.execute(_XREFS_OF, {"entity": "lead", _IDS: found}):
+                refs[hub_id][system] = external_id
+            for (lead_id, account_id, product_line, score, status, owner_id, sla_due_at, source_connector,
+                 partner_id, created_at, updated_at) in rows:
+                out[lead_id] = Lead.model_construct(
+                    id=lead_id, account_id=account_id, product_line=product_line, contacts=contacts[lead_id],
+                    activities=acts[lead_id], score=score, status=LeadStatus(status), owner_id=owner_id,
+                    sla_due_at=_aware(sla_due_at), source_connector=source_connector, partner_id=partner_id,
+                    xrefs=refs[lead_id], created_at=_aware(created_at), updated_at=_aware(updated_at),
                 )
-            ).mappings()
-        }
-        return Lead.model_construct(
-            id=row["id"],
-            account_id=row["account_id"],
-            product_line=row["product_line"],
-            contacts=contacts,
-            activities=acts,
-            score=row["score"],
-            status=LeadStatus(row["status"]),
-            owner_id=row["owner_id"],
-            sla_due_at=_aware(row["sla_due_at"]),
-            source_connector=row["source_connector"],
-            partner_id=row["partner_id"],
-            xrefs=refs,
-            created_at=_aware(row["created_at"]),
-            updated_at=_aware(row["updated_at"]),
-        )
+        return out
 
     def save_lead(self, conn: Connection, lead: Lead, *, new: bool) -> None:
         values = {
@@ -508,8 +551,7 @@ class Store:
         return [r[0] for r in conn.execute(stmt)]
 
     def lead_sources(self, conn: Connection, lead_id: str) -> list[str]:
-        stmt = select(t.activities.c.source).where(t.activities.c.lead_id == lead_id).distinct()
-        return sorted(r[0] for r in conn.execute(stmt) if r[0])
+        return sorted(r[0] for r in conn.execute(_LEAD_SOURCES, {"lead_id": lead_id}) if r[0])
 
     # -- cross-references --------------------------------------------------------------------
     def set_xref(
@@ -524,11 +566,7 @@ class Store:
         )
 
     def find_xref(self, conn: Connection, entity: str, system: str, external_id: str) -> tuple[str, str | None] | None:
-        row = conn.execute(
-            select(t.xrefs.c.hub_id, t.xrefs.c.version).where(
-                t.xrefs.c.entity == entity, t.xrefs.c.system == system, t.xrefs.c.external_id == external_id
-            )
-        ).first()
+        row = conn.execute(_FIND_XREF, {"entity": entity, "system": system, "external_id": external_id}).first()
         return (row[0], row[1]) if row else None
 
     def xref_of(self, conn: Connection, entity: str, hub_id: str, system: str) -> str | None:
@@ -633,8 +671,15 @@ class Store:
         return {(d, s): n for d, s, n in conn.execute(stmt)}
 
     def lead_destinations(self, conn: Connection, lead_id: str) -> list[str]:
-        stmt = select(t.outbox.c.destination).where(t.outbox.c.lead_id == lead_id, t.outbox.c.kind == "lead").distinct()
-        return sorted(r[0] for r in conn.execute(stmt))
+        return sorted(self.destinations_of(conn, [lead_id]).get(lead_id, ()))
+
+    def destinations_of(self, conn: Connection, lead_ids: Iterable[str]) -> dict[str, set[str]]:
+        """Where each of these leads was ever queued for delivery (``kind = lead``)."""
+        out: dict[str, set[str]] = {}
+        for chunk in _chunks(lead_ids):
+            for lead_id, destination in conn.execute(_DESTINATIONS, {_IDS: chunk}):
+                out.setdefault(lead_id, set()).add(destination)
+        return out
 
     # -- audit and outcomes ------------------------------------------------------------------
     def audit(self, conn: Connection, entries: list[dict[str, Any]]) -> None:
