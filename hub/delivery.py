@@ -87,6 +87,19 @@ class Deliverer:
         if not rows:
             return DeliveryResult()
         by_key = {r["id"]: r for r in rows}
+        # Several waiting rows of one lead (merges, re-routing) are one delivery: a CRM refuses a
+        # batch that names the same external id twice. The copies share the first row's fate.
+        copies: dict[int, list[int]] = {}
+        if kind == "lead":
+            first: dict[str, int] = {}
+            kept = []
+            for row, item in zip(rows, items, strict=True):
+                if row["lead_id"] in first:
+                    copies.setdefault(first[row["lead_id"]], []).append(row["id"])
+                else:
+                    first[row["lead_id"]] = row["id"]
+                    kept.append(item)
+            items = kept
         try:
             results = connector.push_leads(items) if kind == "lead" else connector.push_outcomes(items)
         except RateLimited as exc:
@@ -95,6 +108,7 @@ class Deliverer:
             return self._settle(name, by_key, results, retry_after=hint)
         except TransientError as exc:
             results = [PushResult(r["id"], ok=False, error=str(exc), retryable=True) for r in rows]
+            return self._settle(name, by_key, results)
         except FatalAPIError as exc:
             # A person must fix credentials/permissions; keep retrying slowly until max attempts.
             log.error("%s: %s", name, exc)
@@ -102,7 +116,7 @@ class Deliverer:
         except Exception as exc:  # noqa: BLE001 - a connector bug must not lose the batch
             log.exception("%s: push failed", name)
             results = [PushResult(r["id"], ok=False, error=f"{type(exc).__name__}: {exc}", retryable=True) for r in rows]
-        return self._settle(name, by_key, results)
+        return self._settle(name, by_key, _with_copies(results, copies))
 
     def _item(self, conn: Any, destination: str, row: dict[str, Any]) -> DeliveryItem:
         lead = self.store.get_lead(conn, row["lead_id"], with_activities=True)
@@ -144,6 +158,11 @@ class Deliverer:
                                 self.store.set_xref(conn, "account", name, ext, lead.account_id)
                     out.sent += 1
                     continue
+                if res.deferred:  # postponed on purpose: not an attempt
+                    when = now + timedelta(seconds=self.backoff.delay(1, retry_after))
+                    self.store.retry_later(conn, row["id"], row["attempts"], when, res.error)
+                    out.retried += 1
+                    continue
                 attempts = row["attempts"] + 1
                 if res.retryable and attempts < self.max_attempts:
                     when = now + timedelta(seconds=self.backoff.delay(attempts, retry_after))
@@ -166,3 +185,16 @@ class Deliverer:
             self.store.upsert_xrefs(conn, xref_rows)
             self.store.delivered(conn, ok_ids)
         return out
+
+
+def _with_copies(results: list[PushResult], copies: dict[int, list[int]]) -> list[PushResult]:
+    """The results again for rows that were the same lead as a delivered row."""
+    if not copies:
+        return results
+    out = list(results)
+    for res in results:
+        for key in copies.get(res.key, ()):
+            out.append(PushResult(key, ok=res.ok, external_id=res.external_id, error=res.error,
+                                  retryable=res.retryable, xrefs=dict(res.xrefs), version=res.version,
+                                  deferred=res.deferred))
+    return out

@@ -155,9 +155,11 @@ class FlakyDestination(Connector):
     fail_emails: set[str] = set()
     transient = True
     calls: list[int] = []
+    batches: list[list[str]] = []
 
     def push_leads(self, batch: list[DeliveryItem]) -> list[PushResult]:  # type: ignore[override]
         FlakyDestination.calls.append(len(batch))
+        FlakyDestination.batches.append([item.lead.id for item in batch])
         out = []
         for item in batch:
             email = str(item.lead.contacts[0].email) if item.lead.contacts else ""
@@ -282,3 +284,28 @@ def test_records_from_unknown_streams_are_quarantined(db_url: str, hub_factory: 
     with hub.store.engine.connect() as conn:
         (entry,) = hub.store.quarantined(conn)
     assert "no mapping" in entry["reason"] and "nowhere" in entry["reason"]
+
+
+def test_two_waiting_rows_of_one_lead_are_one_delivery(db_url: str, tmp_path: Path, hub_factory: Callable[..., Hub]) -> None:
+    """A CRM refuses a batch naming one external id twice: the deliverer sends each lead once."""
+    from hub.schema import utcnow
+
+    FlakyDestination.fail_emails = set()
+    FlakyDestination.batches = []
+    hub = hub_factory(db_url, extra_plugins=(FlakyPlugin(),), connectors={"crm": {"type": "flaky"}},
+                      routing={"destinations": ["crm"]})
+    import_file(write_csv(tmp_path), hub.intake, source="fair")
+    hub.process_pending()
+    with hub.store.engine.begin() as conn:
+        lead_id = conn.execute(select(t.outbox.c.lead_id).where(t.outbox.c.destination == "crm")).scalars().first()
+        now = utcnow()
+        hub.store.insert_rows(conn, t.outbox, [{  # a second row of the same lead, as a later merge adds
+            "destination": "crm", "kind": "lead", "lead_id": lead_id, "payload": {}, "status": "pending",
+            "attempts": 0, "next_attempt_at": now, "created_at": now}])
+    with hub.store.engine.begin() as conn:  # both rows of that lead come first in the next claim
+        conn.execute(t.outbox.update().where(t.outbox.c.lead_id == lead_id).values(next_attempt_at=now.replace(year=2000)))
+    got = hub.deliverer.deliver_due()
+    assert got.dead == 0 and got.retried == 0
+    assert FlakyDestination.batches[0] == [lead_id]  # one item for the lead's two rows
+    assert all(len(b) == len(set(b)) for b in FlakyDestination.batches)
+    assert count(hub, t.outbox, t.outbox.c.destination == "crm", t.outbox.c.status == "done") == 3
