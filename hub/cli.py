@@ -550,12 +550,14 @@ def check(config: ConfigOpt = None, json_out: JsonOpt = False) -> None:
 def _mount_subcommands() -> None:
     from connectors.partner.cli import partners_app, referrals_app
     from connectors.webform.cli import forms_app
+    from hub.cli_matches import matches_app
     from hub.sandbox.cli import app as sandbox_app
 
     app.add_typer(sandbox_app, name="sandbox", help="The local sandbox CRMs (Salesforce and HubSpot).")
     app.add_typer(partners_app, name="partners", help="Partners who submit referrals, and their API keys.")
     app.add_typer(referrals_app, name="referrals", help="Partner referrals; approve or reject channel conflicts.")
     app.add_typer(forms_app, name="forms", help="Web forms declared in hub.toml, and their embed snippets.")
+    app.add_typer(matches_app, name="matches", help="Uncertain account matches waiting for a person.")
 
 
 _mount_subcommands()

@@ -92,3 +92,25 @@ def test_reject_keeps_them_apart_and_is_remembered(
     with hub.store.engine.connect() as conn:
         statuses = [r[0] for r in conn.execute(select(t.match_reviews.c.decided_by).order_by(t.match_reviews.c.id))]
     assert statuses == ["maria", f"remembered from review {review['id']}"]
+
+
+def test_matches_cli_lists_and_decides(tmp_path: Path, hub_factory: Callable[..., Hub], sqlite_url: str,
+                                       monkeypatch: object) -> None:
+    from typer.testing import CliRunner
+
+    from hub.cli import app
+
+    hub, _ = setup(tmp_path, hub_factory, sqlite_url)
+    cfg = tmp_path / "hub.toml"
+    cfg.write_text(f'[hub]\ndatabase_url = "{sqlite_url}"\nmappings_dir = "{Path(__file__).resolve().parents[2] / "mappings"}"\n')
+    runner = CliRunner()
+    listed = runner.invoke(app, ["matches", "review", "--config", str(cfg), "--json"])
+    assert listed.exit_code == 0, listed.output
+    import json
+
+    (row,) = json.loads(listed.stdout)
+    assert row["candidate_name"] == "Acme Inc"
+    done = runner.invoke(app, ["matches", "reject", str(row["id"]), "--config", str(cfg), "--by", "maria"])
+    assert done.exit_code == 0 and "is not Acme Inc" in done.output
+    again = runner.invoke(app, ["matches", "reject", str(row["id"]), "--config", str(cfg)])
+    assert again.exit_code == 1 and "already rejected by maria" in again.output
