@@ -10,15 +10,9 @@ import pytest
 
 from connectors.hubspot import HubSpotConnector, HubSpotSettings
 from hub.mapping import MappingSet
-from hub.sandbox.pytest_fixtures import sandbox, sandbox_reset  # noqa: F401
 from hub.sandbox.testing import SandboxServer
 
 ROOT = Path(__file__).resolve().parents[3]
-
-
-@pytest.fixture(scope="session")
-def mappings() -> MappingSet:
-    return MappingSet.load(ROOT / "mappings")
 
 
 @pytest.fixture

@@ -4,22 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub.connector import DeliveryItem
-from hub.decisions import Owner
 from hub.sandbox.testing import SandboxServer
-from hub.schema import Account, Contact, Lead, LeadStatus
-
-
-def routed_items(count: int, owner: Owner | None = None, start: int = 0) -> list[DeliveryItem]:
-    """``count`` routed leads as the deliverer hands them over (one contact, one new account each)."""
-    items = []
-    for i in range(start, start + count):
-        account = Account(name=f"Company {i} GmbH", domains=[f"company{i}.example"], country="DE")
-        lead = Lead(account_id=account.id, status=LeadStatus.ROUTED, source_connector="webform",
-                    owner_id=owner.id if owner else None,
-                    contacts=[Contact(email=f"buyer{i}@company{i}.example", first_name="Ann", last_name=f"Buyer{i}")])
-        items.append(DeliveryItem(key=i + 1, lead=lead, account=account, owner=owner))
-    return items
+from hub.testing import routed_items  # noqa: F401 - re-exported for the tests
 
 
 def hubspot_calls(portal: SandboxServer) -> dict[str, int]:

@@ -10,17 +10,11 @@ import pytest
 
 from connectors.salesforce import SalesforceConnector, SalesforceSettings
 from hub.mapping import MappingSet
-from hub.sandbox.pytest_fixtures import sandbox, sandbox_reset  # noqa: F401
 from hub.sandbox.testing import SandboxServer
 
 ROOT = Path(__file__).resolve().parents[3]
 #: Retries fast enough for tests (a Retry-After from the sandbox is still honoured).
 FAST = {"retry_initial_seconds": 0.01, "retry_max_seconds": 0.05, "page_size": 200}
-
-
-@pytest.fixture(scope="session")
-def mappings() -> MappingSet:
-    return MappingSet.load(ROOT / "mappings")
 
 
 @pytest.fixture

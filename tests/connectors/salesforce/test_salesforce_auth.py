@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sf_helpers import routed_items
+from hub.testing import routed_items
 
 from connectors.salesforce import SalesforceConnector
 from connectors.salesforce.pull import to_source_record

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from pydantic import ValidationError
-from sf_helpers import routed_items
+from hub.testing import routed_items
 
 from connectors.salesforce import SalesforceConnector, SalesforceSettings
 from connectors.salesforce.pull import to_source_record

@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sf_helpers import routed_items
+from hub.testing import routed_items
 
 from connectors.salesforce import SalesforceConnector
 from hub.decisions import Owner
