@@ -26,7 +26,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 # This file is named like the vendor package: keep bench/ off the import path so `hubspot` is the
 # library, and put the repository on it.
-sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
+sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"] + [str(ROOT / "bench")]
 
 from connectors.hubspot import HubSpotConnector, HubSpotSettings
 from hub.connector import DeliveryItem

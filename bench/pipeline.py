@@ -28,9 +28,9 @@ from pathlib import Path
 import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
-# Run as a script, bench/ would be first on the path and bench/hubspot.py would shadow the
-# hubspot-api-client package: put the project root there instead.
-sys.path[0] = str(ROOT)
+# Run as a script, bench/ comes first on sys.path, where bench/hubspot.py would shadow the
+# hubspot-api-client package: the project root goes first and bench/ last.
+sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"] + [str(ROOT / "bench")]
 
 from connectors.file import import_file  # noqa: E402
 from hub.config import HubConfig  # noqa: E402

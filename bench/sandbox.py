@@ -16,12 +16,18 @@ import json
 import os
 import platform
 import statistics
+import sys
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
-from hub.sandbox.testing import SandboxServer
+ROOT = Path(__file__).resolve().parent.parent
+# Run as a script, bench/ comes first on sys.path, where bench/hubspot.py would shadow the
+# hubspot-api-client package: the project root goes first and bench/ last.
+sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"] + [str(ROOT / "bench")]
+
+from hub.sandbox.testing import SandboxServer  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results" / "sandbox.json"
 
