@@ -240,4 +240,17 @@ class OutcomeReport(_Model):
     amount: float | None = None
 
 
-Normalized = Inquiry | OutcomeReport
+class AccountRecord(_Model):
+    """A normalized record that describes a company a CRM already knows (a Salesforce Account, a
+    HubSpot company): it is matched to a hub account and cross-referenced, and opens no lead.
+
+    So the same company in two CRMs is one hub account with both cross-references.
+    """
+
+    source: SourceRecord
+    company: Company = Field(default_factory=Company)
+    #: The CRM's own id for the company.
+    source_ref: str | None = None
+
+
+Normalized = Inquiry | OutcomeReport | AccountRecord
