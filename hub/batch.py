@@ -18,16 +18,19 @@ store, so they change how fast the batch runs, never what it reads.
 
 from __future__ import annotations
 
-from collections import defaultdict
+import threading
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import Connection
 
 from hub.decisions import AccountCandidate, MatchKey
-from hub.schema import Account, Lead, utcnow
+from hub.schema import Account, Activity, Contact, Lead, utcnow
 from hub.store import Store
 from hub.store import tables as t
+from hub.store.repo import rank_shared
 
 _MISSING = object()
 
@@ -36,12 +39,56 @@ INSERT_ORDER = ("accounts", "contacts", "lead_contacts", "activities", "audit", 
                 "match_reviews", "quarantine")
 
 
+Fingerprint = tuple[int, int, int]  # a lead's version, number of activities, number of contacts
+
+
+class LeadHistories:
+    """Contacts and activities of leads processed lately, kept between batches (bounded).
+
+    A large account's open lead gathers thousands of activities; reading them all again for each
+    batch would make processing slower as the data grows. A kept history is used only while the
+    lead's fingerprint in the store (version, activities, contacts) is the one it was kept with:
+    any other writer changes one of them, and the history is read again. Only histories of at
+    least ``min_items`` are kept (small ones are cheap to read); least recently used go first.
+    """
+
+    def __init__(self, max_items: int = 40_000, min_items: int = 16) -> None:
+        self.max_items, self.min_items = max_items, min_items
+        self._kept: OrderedDict[str, tuple[Fingerprint, tuple[Contact, ...], tuple[Activity, ...]]] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def get(self, lead_id: str, fingerprint: Fingerprint | None) -> tuple[list[Contact], list[Activity]] | None:
+        with self._lock:
+            kept = self._kept.get(lead_id)
+            if kept is None or kept[0] != fingerprint:
+                return None
+            self._kept.move_to_end(lead_id)
+            return list(kept[1]), list(kept[2])
+
+    def put(self, lead_id: str, fingerprint: Fingerprint, contacts: list[Contact], activities: list[Activity]) -> None:
+        size = len(contacts) + len(activities)
+        with self._lock:
+            old = self._kept.pop(lead_id, None)
+            if old is not None:
+                self._size -= len(old[1]) + len(old[2])
+            if size < self.min_items or size > self.max_items:
+                return
+            self._kept[lead_id] = (fingerprint, tuple(contacts), tuple(activities))
+            self._size += size
+            while self._size > self.max_items:
+                _, (_, c, a) = self._kept.popitem(last=False)
+                self._size -= len(c) + len(a)
+
+
 class BatchWork:
     """Caches and buffers for one batch on one connection."""
 
-    def __init__(self, store: Store, conn: Connection) -> None:
+    def __init__(self, store: Store, conn: Connection, histories: LeadHistories | None = None) -> None:
         self.store = store
         self.conn = conn
+        self.histories = histories
+        self._versions: dict[str, int] = {}  # version of each lead read through prefetch_leads
         self.inserts: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self.account_keys: list[dict[str, Any]] = []
         self.xrefs: dict[tuple[str, str, str], dict[str, Any]] = {}
@@ -69,6 +116,8 @@ class BatchWork:
         self._emails_read: set[str] = set()  # e-mails whose stored contacts were all read
         #: E-mails of each lead's contacts, so a merge asks "already a contact?" in O(1).
         self._lead_emails: dict[str, set[str]] = {}
+        self._postings: dict[MatchKey, list[str]] = {}  # store postings of each key looked up
+        self._candidates: dict[str, AccountCandidate | None] = {}  # stored candidate rows by id
         self._undo: list[Callable[[], None]] = []
         self._marks: dict[str, int] = {}
 
@@ -110,16 +159,42 @@ class BatchWork:
 
     # -- accounts ----------------------------------------------------------------------------
     def candidates(self, keys: list[MatchKey], limit: int = 50) -> list[AccountCandidate]:
-        """Accounts sharing a key: the store's index plus accounts this batch created."""
-        found = {c.account_id: c for c in self.store.candidates(self.conn, keys, limit)}
-        for key in keys:
-            for account_id in self.new_keys.get((key.kind, key.value), ()):
-                if account_id in found or account_id not in self.accounts:
-                    continue
+        """Accounts sharing the most keys, as if the batch's new accounts and keys were stored.
+
+        The store's postings and candidate rows are read once per batch (a company that asks
+        twice costs one lookup); keys this batch added count like stored ones.
+        """
+        unique = list(dict.fromkeys(keys))
+        missing = [k for k in unique if k not in self._postings]
+        if missing:
+            self._postings.update(self.store.key_postings(self.conn, missing))
+        lists: list[list[str]] = []
+        for key in unique:
+            stored = self._postings[key]
+            added = self.new_keys.get((key.kind, key.value))
+            lists.append(stored + [i for i in added if i not in stored] if added else stored)
+        ranked = rank_shared(lists, limit)
+        unread = [i for i in ranked if i not in self._candidates and i not in self.new_accounts]
+        if unread:
+            found = self.store.candidate_details(self.conn, unread)
+            for account_id in unread:
+                self._candidates[account_id] = found.get(account_id)
+        out = []
+        for account_id in ranked:
+            if account_id in self.new_accounts:
                 acct = self.accounts[account_id]
-                own = tuple(self.keys_of[account_id])
-                found[account_id] = AccountCandidate(account_id, acct.name, own, acct.parent_id, acct.country)
-        return list(found.values())[:limit]
+                out.append(AccountCandidate(account_id, acct.name, tuple(self.keys_of[account_id]), acct.parent_id,
+                                            acct.country))
+                continue
+            stored_cand = self._candidates[account_id]
+            if stored_cand is None:
+                continue  # a key left behind by a deleted account
+            added_keys = self.keys_of.get(account_id)
+            if added_keys:
+                have = set(stored_cand.keys)
+                stored_cand = replace(stored_cand, keys=stored_cand.keys + tuple(k for k in added_keys if k not in have))
+            out.append(stored_cand)
+        return out
 
     def create_account(self, account: Account) -> None:
         now = utcnow()
@@ -168,7 +243,14 @@ class BatchWork:
         wanted = [i for key, i in self.open_leads.items()
                   if i and key[0] in account_ids and i not in self._loaded and i not in self.leads]
         if wanted:
-            self._loaded.update(self.store.leads_by_ids(self.conn, wanted))
+            known: dict[str, tuple[list[Contact], list[Activity]]] = {}
+            if self.histories is not None:
+                for lead_id, fingerprint in self.store.lead_fingerprints(self.conn, wanted).items():
+                    self._versions[lead_id] = fingerprint[0]
+                    kept = self.histories.get(lead_id, fingerprint)
+                    if kept is not None:
+                        known[lead_id] = kept
+            self._loaded.update(self.store.leads_by_ids(self.conn, wanted, known=known))
             found = self.store.destinations_of(self.conn, wanted)
             for lead_id in wanted:
                 self._stored_destinations[lead_id] = found.get(lead_id, set())
@@ -325,6 +407,20 @@ class BatchWork:
 
     def finish(self, inbox_id: int, status: str, lead_id: str | None) -> None:
         self.finished.append((inbox_id, status, lead_id))
+
+    def remember_histories(self) -> None:
+        """After the commit: keep the histories of the leads read or written, as now stored."""
+        if self.histories is None:
+            return
+        for lead_id, lead in {**self._loaded, **self.leads}.items():
+            if lead_id in self.new_leads:
+                version = 1
+            elif lead_id in self._versions:
+                version = self._versions[lead_id] + (1 if lead_id in self.leads else 0)
+            else:
+                continue
+            self.histories.put(lead_id, (version, len(lead.activities), len(lead.contacts)), lead.contacts,
+                               lead.activities)
 
     # -- flush -------------------------------------------------------------------------------
     def flush(self) -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, func, insert, select, union_all, update
+from sqlalchemy import Connection, Engine, bindparam, func, insert, literal_column, select, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from hub.decisions import AccountCandidate, MatchKey
@@ -59,7 +59,7 @@ _KEY_LOOKUPS: dict[int, Any] = {}
 
 
 def _key_lookup(n: int) -> Any:
-    """One statement for ``n`` keys: the union of each key's first ``PER_KEY`` accounts.
+    """One statement for ``n`` keys: ``(i, account_id)`` for each key's first ``PER_KEY`` accounts.
 
     Built once per ``n`` and reused: building statements costs more than the lookups.
     """
@@ -70,9 +70,20 @@ def _key_lookup(n: int) -> Any:
             sub = (select(t.account_keys.c.account_id)
                    .where(t.account_keys.c.kind == bindparam(f"k{i}"), t.account_keys.c.value == bindparam(f"v{i}"))
                    .limit(PER_KEY).subquery(f"s{i}"))
-            parts.append(select(sub.c.account_id))
+            parts.append(select(literal_column(str(i)).label("i"), sub.c.account_id))
         stmt = _KEY_LOOKUPS[n] = union_all(*parts) if n > 1 else parts[0]
     return stmt
+
+
+def rank_shared(postings: Iterable[Iterable[str]], limit: int) -> list[str]:
+    """Account ids by how many of the postings lists hold them (most first), then by id."""
+    shared: dict[str, int] = {}
+    for ids in postings:
+        for account_id in ids:
+            shared[account_id] = shared.get(account_id, 0) + 1
+    return sorted(shared, key=lambda i: (-shared[i], i))[:limit]
+
+
 _ACCOUNTS_WITH_KEYS = (
     select(t.accounts.c.id, t.accounts.c.name, t.accounts.c.parent_id, t.accounts.c.country,
            t.account_keys.c.kind, t.account_keys.c.value)
@@ -107,6 +118,12 @@ _LEADS_BY_ID = select(
     t.leads.c.id, t.leads.c.account_id, t.leads.c.product_line, t.leads.c.score, t.leads.c.status,
     t.leads.c.owner_id, t.leads.c.sla_due_at, t.leads.c.source_connector, t.leads.c.partner_id,
     t.leads.c.created_at, t.leads.c.updated_at,
+).where(t.leads.c.id.in_(bindparam(_IDS, expanding=True)))
+_LEAD_FINGERPRINTS = select(
+    t.leads.c.id, t.leads.c.version,
+    select(func.count()).select_from(t.activities).where(t.activities.c.lead_id == t.leads.c.id).scalar_subquery(),
+    select(func.count()).select_from(t.lead_contacts).where(t.lead_contacts.c.lead_id == t.leads.c.id)
+    .scalar_subquery(),
 ).where(t.leads.c.id.in_(bindparam(_IDS, expanding=True)))
 _LEAD_CONTACTS = (
     select(t.lead_contacts.c.lead_id, t.contacts.c.email, t.contacts.c.first_name, t.contacts.c.last_name,
@@ -335,34 +352,39 @@ class Store:
         cannot crowd out the account that shares the domain and the name, and a lookup costs the
         same with a thousand accounts or a million.
         """
-        if not keys:
-            return []
+        postings = self.key_postings(conn, keys)
+        ids = rank_shared(postings.values(), limit)
+        found = self.candidate_details(conn, ids)
+        return [found[i] for i in ids if i in found]
+
+    def key_postings(self, conn: Connection, keys: Iterable[MatchKey]) -> dict[MatchKey, list[str]]:
+        """The first ``PER_KEY`` account ids indexed under each key, in one statement."""
         unique = list(dict.fromkeys(keys))
+        out: dict[MatchKey, list[str]] = {key: [] for key in unique}
+        if not unique:
+            return out
         params = {}
         for n, key in enumerate(unique):
             params[f"k{n}"], params[f"v{n}"] = key.kind, key.value[:500]
-        shared: dict[str, int] = {}
-        for (account_id,) in conn.execute(_key_lookup(len(unique)), params):
-            shared[account_id] = shared.get(account_id, 0) + 1
-        if not shared:
-            return []
-        ids = sorted(shared, key=lambda i: (-shared[i], i))[:limit]
-        accts: dict[str, Any] = {}
-        all_keys: dict[str, list[MatchKey]] = {i: [] for i in ids}
-        for r in conn.execute(_ACCOUNTS_WITH_KEYS, {"ids": ids}).mappings():
-            accts[r["id"]] = r
-            all_keys[r["id"]].append(MatchKey(r["kind"], r["value"]))
-        return [
-            AccountCandidate(
-                account_id=i,
-                name=accts[i]["name"],
-                keys=tuple(all_keys[i]),
-                parent_id=accts[i]["parent_id"],
-                country=accts[i]["country"],
-            )
-            for i in ids
-            if i in accts
-        ]
+        for i, account_id in conn.execute(_key_lookup(len(unique)), params):
+            out[unique[i]].append(account_id)
+        return out
+
+    def candidate_details(self, conn: Connection, ids: Iterable[str]) -> dict[str, AccountCandidate]:
+        """Name, parent, country and every indexed key of these accounts (unknown ids left out)."""
+        out: dict[str, AccountCandidate] = {}
+        for chunk in _chunks(ids):
+            rows: dict[str, tuple[str, str | None, str | None]] = {}
+            all_keys: dict[str, list[MatchKey]] = {}
+            for account_id, name, parent_id, country, kind, value in conn.execute(_ACCOUNTS_WITH_KEYS, {"ids": chunk}):
+                if account_id not in rows:
+                    rows[account_id] = (name, parent_id, country)
+                    all_keys[account_id] = []
+                all_keys[account_id].append(MatchKey(kind, value))
+            for account_id, (name, parent_id, country) in rows.items():
+                out[account_id] = AccountCandidate(account_id=account_id, name=name, keys=tuple(all_keys[account_id]),
+                                                   parent_id=parent_id, country=country)
+        return out
 
     def create_account(self, conn: Connection, account: Account) -> None:
         now = utcnow()
@@ -445,21 +467,42 @@ class Store:
     def get_lead(self, conn: Connection, lead_id: str, *, with_activities: bool = True) -> Lead | None:
         return self.leads_by_ids(conn, [lead_id], with_activities=with_activities).get(lead_id)
 
-    def leads_by_ids(self, conn: Connection, ids: Iterable[str], *, with_activities: bool = True) -> dict[str, Lead]:
-        """The leads with these ids (unknown ids are left out): contacts, activities, xrefs."""
+    def lead_fingerprints(self, conn: Connection, ids: Iterable[str]) -> dict[str, tuple[int, int, int]]:
+        """``id -> (version, activities, contacts)``: whether a lead's history read earlier still holds."""
+        out: dict[str, tuple[int, int, int]] = {}
+        for chunk in _chunks(ids):
+            for lead_id, version, n_activities, n_contacts in conn.execute(_LEAD_FINGERPRINTS, {_IDS: chunk}):
+                out[lead_id] = (int(version), int(n_activities), int(n_contacts))
+        return out
+
+    def leads_by_ids(
+        self, conn: Connection, ids: Iterable[str], *, with_activities: bool = True,
+        known: dict[str, tuple[list[Contact], list[Activity]]] | None = None,
+    ) -> dict[str, Lead]:
+        """The leads with these ids (unknown ids are left out): contacts, activities, xrefs.
+
+        ``known`` holds contacts and activities the caller already has (a cache it checked with
+        :meth:`lead_fingerprints`): those leads' histories are not read again.
+        """
+        known = known or {}
         out: dict[str, Lead] = {}
         for chunk in _chunks(ids):
             rows = conn.execute(_LEADS_BY_ID, {_IDS: chunk}).all()
             if not rows:
                 continue
             found = [r[0] for r in rows]
-            contacts: dict[str, list[Contact]] = {i: [] for i in found}
-            for lead_id, email, first, last, phone, title, country in conn.execute(_LEAD_CONTACTS, {_IDS: found}):
+            unread = [i for i in found if i not in known]
+            contacts: dict[str, list[Contact]] = {i: [] for i in unread}
+            acts: dict[str, list[Activity]] = {i: [] for i in unread}
+            for lead_id in found:
+                if lead_id in known:
+                    contacts[lead_id], acts[lead_id] = known[lead_id]
+            for lead_id, email, first, last, phone, title, country in (
+                    conn.execute(_LEAD_CONTACTS, {_IDS: unread}) if unread else ()):
                 contacts[lead_id].append(Contact.model_construct(
                     email=email, first_name=first, last_name=last, phone=phone, title=title, country=country))
-            acts: dict[str, list[Activity]] = {i: [] for i in found}
-            if with_activities:
-                for lead_id, kind, at, source, details in conn.execute(_LEAD_ACTIVITIES, {_IDS: found}):
+            if with_activities and unread:
+                for lead_id, kind, at, source, details in conn.execute(_LEAD_ACTIVITIES, {_IDS: unread}):
                     acts[lead_id].append(Activity.model_construct(kind=kind, at=_aware(at), source=source,
                                                                   details=details))
             refs: dict[str, dict[str, str]] = {i: {} for i in found}
