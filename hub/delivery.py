@@ -15,6 +15,7 @@ from typing import Any
 
 from tenacity import RetryCallState, wait_exponential_jitter
 
+from hub.batch import paused_gc
 from hub.connector import Capability, Connector, DeliveryItem, PushResult
 from hub.decisions import Owner
 from hub.errors import FatalAPIError, RateLimited, TransientError
@@ -81,9 +82,13 @@ class Deliverer:
         return total
 
     def _deliver_batch(self, name: str, connector: Connector, kind: str, now: datetime) -> DeliveryResult:
+        with paused_gc():  # a batch of full leads is many objects alive at once (see paused_gc)
+            return self._deliver_claimed(name, connector, kind, now)
+
+    def _deliver_claimed(self, name: str, connector: Connector, kind: str, now: datetime) -> DeliveryResult:
         with self.store.engine.begin() as conn:
             rows = self.store.claim_due(conn, name, kind, connector.batch_limit, now, LEASE)
-            items = [self._item(conn, name, row) for row in rows]
+            items = self._items(conn, name, rows)
         if not rows:
             return DeliveryResult()
         by_key = {r["id"]: r for r in rows}
@@ -118,19 +123,24 @@ class Deliverer:
             results = [PushResult(r["id"], ok=False, error=f"{type(exc).__name__}: {exc}", retryable=True) for r in rows]
         return self._settle(name, by_key, _with_copies(results, copies))
 
-    def _item(self, conn: Any, destination: str, row: dict[str, Any]) -> DeliveryItem:
-        lead = self.store.get_lead(conn, row["lead_id"], with_activities=True)
-        if lead is None:
-            raise LookupError(f"outbox row {row['id']} names unknown lead {row['lead_id']}")
-        account = self.store.get_account(conn, lead.account_id)
-        assert account is not None
-        outcome = Outcome(**row["payload"]) if row["kind"] == "outcome" and row["payload"] else None
-        return DeliveryItem(
-            key=row["id"], lead=lead, account=account,
-            owner=self.owners.get(lead.owner_id or ""), outcome=outcome,
-            external_id=lead.xrefs.get(destination),
-            xrefs={"account": account.xrefs[destination]} if destination in account.xrefs else {},
-        )
+    def _items(self, conn: Any, destination: str, rows: list[dict[str, Any]]) -> list[DeliveryItem]:
+        """The claimed rows' leads and accounts, read for the whole batch in a few queries."""
+        leads = self.store.leads_by_ids(conn, [row["lead_id"] for row in rows])
+        accounts = self.store.accounts_by_ids(conn, {lead.account_id for lead in leads.values()})
+        items = []
+        for row in rows:
+            lead = leads.get(row["lead_id"])
+            if lead is None:
+                raise LookupError(f"outbox row {row['id']} names unknown lead {row['lead_id']}")
+            account = accounts[lead.account_id]
+            outcome = Outcome(**row["payload"]) if row["kind"] == "outcome" and row["payload"] else None
+            items.append(DeliveryItem(
+                key=row["id"], lead=lead, account=account,
+                owner=self.owners.get(lead.owner_id or ""), outcome=outcome,
+                external_id=lead.xrefs.get(destination),
+                xrefs={"account": account.xrefs[destination]} if destination in account.xrefs else {},
+            ))
+        return items
 
     def _settle(
         self, name: str, rows: dict[int, dict[str, Any]], results: list[PushResult], retry_after: float | None = None,

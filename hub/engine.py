@@ -24,17 +24,14 @@ failed record's account never reaches a later record.
 
 from __future__ import annotations
 
-import gc
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection
 
-from hub.batch import BatchWork, LeadHistories
+from hub.batch import BatchWork, LeadHistories, paused_gc
 from hub.connector import Capability, Connector
 from hub.decisions import (
     AccountCandidate,
@@ -95,25 +92,6 @@ class _Events:
 
     def reset(self, mark: tuple[int, int, int]) -> None:
         del self.routed[mark[0]:], self.outcomes[mark[1]:], self.quarantined[mark[2]:]
-
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while a batch runs.
-
-    A batch keeps some 10^5 objects alive until it ends; each full collection that runs meanwhile
-    walks them all plus every long-lived object of the process (mapping tries, caches). Measured on
-    bench/pipeline.py at N=20,000: 42 full collections took 7.9 s of a 20 s run. The batch's
-    objects are freed by reference counting when it ends, and the collector runs again between
-    batches for whatever cycles are left. A collector someone else switched off stays off.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 class _Replan(Exception):
