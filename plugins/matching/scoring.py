@@ -53,8 +53,14 @@ class CandidateScore:
         return self.candidate.parent_id is not None
 
 
-def _values(candidate: AccountCandidate, kind: str) -> set[str]:
-    return {k.value for k in candidate.keys if k.kind == kind}
+def _values_by_kind(candidate: AccountCandidate) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for key in candidate.keys:
+        out.setdefault(key.kind, set()).add(key.value)
+    return out
+
+
+_NONE: frozenset[str] = frozenset()
 
 
 def score_candidate(
@@ -63,7 +69,8 @@ def score_candidate(
     """Score ``candidate`` for the inquiry ``profile``."""
     agreed: list[str] = []
     conflicts: list[str] = []
-    cand_names = _values(candidate, "name")
+    values = _values_by_kind(candidate)  # one pass over the keys, not one per kind
+    cand_names = values.get("name", _NONE)
     similarity: float | None = None
     if profile.name and cand_names:
         similarity = max(name_similarity(profile.name, n) for n in cand_names)
@@ -73,9 +80,9 @@ def score_candidate(
             best_name = max(cand_names, key=lambda n: name_similarity(profile.name, n))
             agreed.append(f"name '{profile.name}' ~ '{best_name}' ({similarity:.2f})")
 
-    cand_domains = _values(candidate, "domain")
+    cand_domains = values.get("domain", _NONE)
     shared_domains = sorted(set(profile.domains) & cand_domains)
-    cand_phones = _values(candidate, "phone")
+    cand_phones = values.get("phone", _NONE)
     shared_phones = sorted(set(profile.phones) & cand_phones)
 
     if shared_domains:
@@ -95,7 +102,7 @@ def score_candidate(
         # A company phone is nearly as telling as a domain; the name still orders namesakes.
         phone_score = settings.phone_base + (1 - settings.phone_base) * (similarity if similarity is not None else 0.2)
         score = max(score, phone_score)
-    if profile.email and profile.email in _values(candidate, "email"):
+    if profile.email and profile.email in values.get("email", _NONE):
         # Only personal accounts (no company known) carry an e-mail key: the same person.
         agreed.append(f"e-mail {profile.email}")
         score = max(score, 0.95)
