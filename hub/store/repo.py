@@ -69,10 +69,53 @@ def _key_lookup(n: int) -> Any:
         for i in range(n):
             sub = (select(t.account_keys.c.account_id)
                    .where(t.account_keys.c.kind == bindparam(f"k{i}"), t.account_keys.c.value == bindparam(f"v{i}"))
-                   .limit(PER_KEY).subquery(f"s{i}"))
+                   .limit(literal_column(str(PER_KEY))).subquery(f"s{i}"))
             parts.append(select(literal_column(str(i)).label("i"), sub.c.account_id))
         stmt = _KEY_LOOKUPS[n] = union_all(*parts) if n > 1 else parts[0]
     return stmt
+
+
+_DETAILS: dict[int, Any] = {}
+
+
+def _details_lookup(n: int) -> Any:
+    """Candidate rows (name, parent, country, each key) of ``n`` accounts ``:a0 .. :a{n-1}``."""
+    stmt = _DETAILS.get(n)
+    if stmt is None:
+        stmt = _DETAILS[n] = (
+            select(t.accounts.c.id, t.accounts.c.name, t.accounts.c.parent_id, t.accounts.c.country,
+                   t.account_keys.c.kind, t.account_keys.c.value)
+            .join(t.account_keys, t.account_keys.c.account_id == t.accounts.c.id)
+            .where(t.accounts.c.id.in_([bindparam(f"a{i}") for i in range(n)]))
+        )
+    return stmt
+
+
+_COMPILED: dict[tuple[str, int], tuple[str, tuple[str, ...] | None, dict[str, Any]]] = {}
+
+
+def _driver_rows(conn: Connection, stmt: Any, params: dict[str, Any]) -> list[Any]:
+    """Rows of a prebuilt statement, run on the driver's own cursor.
+
+    For the matcher's small indexed lookups (several per record, plain text columns that need no
+    result processing) SQLAlchemy's per-execution work costs more than SQLite's; the SQL is still
+    SQLAlchemy's, compiled once per dialect, in the transaction ``conn`` holds.
+    """
+    key = (conn.dialect.name, id(stmt))
+    compiled = _COMPILED.get(key)
+    if compiled is None:
+        built = stmt.compile(dialect=conn.dialect)
+        order = tuple(built.positiontup) if built.positional and built.positiontup else None
+        # Binds the dialect adds itself (SQLite's "OFFSET ?" after a LIMIT) keep their values.
+        compiled = _COMPILED[key] = (built.string, order, dict(built.params))
+    sql, order, defaults = compiled
+    values = {**defaults, **params}
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(sql, tuple(values[name] for name in order) if order is not None else values)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
 
 
 def rank_shared(postings: Iterable[Iterable[str]], limit: int) -> list[str]:
@@ -83,13 +126,6 @@ def rank_shared(postings: Iterable[Iterable[str]], limit: int) -> list[str]:
             shared[account_id] = shared.get(account_id, 0) + 1
     return sorted(shared, key=lambda i: (-shared[i], i))[:limit]
 
-
-_ACCOUNTS_WITH_KEYS = (
-    select(t.accounts.c.id, t.accounts.c.name, t.accounts.c.parent_id, t.accounts.c.country,
-           t.account_keys.c.kind, t.account_keys.c.value)
-    .join(t.account_keys, t.account_keys.c.account_id == t.accounts.c.id)
-    .where(t.accounts.c.id.in_(bindparam("ids", expanding=True)))
-)
 
 # Hot-path reads, built once: building a select() costs as much as running it on SQLite.
 _IDS = "ids"
@@ -366,7 +402,7 @@ class Store:
         params = {}
         for n, key in enumerate(unique):
             params[f"k{n}"], params[f"v{n}"] = key.kind, key.value[:500]
-        for i, account_id in conn.execute(_key_lookup(len(unique)), params):
+        for i, account_id in _driver_rows(conn, _key_lookup(len(unique)), params):
             out[unique[i]].append(account_id)
         return out
 
@@ -376,7 +412,8 @@ class Store:
         for chunk in _chunks(ids):
             rows: dict[str, tuple[str, str | None, str | None]] = {}
             all_keys: dict[str, list[MatchKey]] = {}
-            for account_id, name, parent_id, country, kind, value in conn.execute(_ACCOUNTS_WITH_KEYS, {"ids": chunk}):
+            found = _driver_rows(conn, _details_lookup(len(chunk)), {f"a{i}": v for i, v in enumerate(chunk)})
+            for account_id, name, parent_id, country, kind, value in found:
                 if account_id not in rows:
                     rows[account_id] = (name, parent_id, country)
                     all_keys[account_id] = []
