@@ -48,6 +48,8 @@ from hub.mapping import MappingSet
 from hub.plugins import HubPlugins
 from hub.schema import (
     Account,
+    AccountRecord,
+    Activity,
     IllegalTransition,
     Inquiry,
     Lead,
@@ -264,6 +266,9 @@ class Engine:
                     work, plan.row, plan.normalized, plan.match, plan.account, events, result))
                 if done is None:
                     raise _Replan(plan.row.id)  # its account and keys may have reached later records
+            elif isinstance(plan.normalized, AccountRecord):
+                self._guarded(work, plan.row, events, result,
+                              lambda plan=plan: self._process_account(work, plan.row.record, plan.normalized, lookup))
             else:
                 self._guarded(work, plan.row, events, result,
                               lambda plan=plan: self._process_outcome(work, plan.row.record, plan.normalized,
@@ -271,7 +276,7 @@ class Engine:
 
     def _plan(self, work: BatchWork, row: InboxRow, lookup: _Lookup) -> _Plan:
         normalized = self._normalize(row.record)
-        if isinstance(normalized, OutcomeReport):
+        if isinstance(normalized, OutcomeReport | AccountRecord):
             return _Plan(row, normalized)
         match, account = self._place(work, normalized, lookup)
         return _Plan(row, normalized, match, account)
@@ -310,8 +315,23 @@ class Engine:
         normalized = self._normalize(rec)
         if isinstance(normalized, OutcomeReport):
             return self._process_outcome(work, rec, normalized, events, result)
+        if isinstance(normalized, AccountRecord):
+            return self._process_account(work, rec, normalized, lookup)
         match, account = self._place(work, normalized, lookup)
         return self._process_inquiry(work, row, normalized, match, account, events, result)
+
+    def _process_account(self, work: BatchWork, rec: Any, record: AccountRecord, lookup: _Lookup) -> tuple[str, None]:
+        """A company a CRM knows: match it to a hub account and keep the CRM's id (no lead)."""
+        ref = record.source_ref or rec.external_id
+        if work.find_xref("account", rec.connector, ref) is not None:
+            return "done", None  # known already; a company's later edits change nothing here
+        probe = Inquiry(source=rec, company=record.company, activity=Activity(kind="crm_account", source=rec.connector))
+        match, placed = self._place(work, probe, lookup)
+        account_id = placed if isinstance(placed, str) else placed.id
+        work.set_xref("account", rec.connector, ref, account_id, rec.version or None)
+        work.audit([{"lead_id": None, "account_id": account_id, "action": "account",
+                     "reason": f"known in {rec.connector} as {ref}: {match.reason}"}])
+        return "done", None
 
     def _process_outcome(self, work: BatchWork, rec: Any, report: OutcomeReport, events: _Events,
                          result: BatchResult) -> tuple[str, str | None]:
@@ -327,7 +347,7 @@ class Engine:
             result.outcomes += 1
         return "done", lead.id
 
-    def _normalize(self, rec: Any) -> Inquiry | OutcomeReport:
+    def _normalize(self, rec: Any) -> Inquiry | OutcomeReport | AccountRecord:
         type_name = self._types.get(rec.connector, rec.connector)
         view = rec if type_name == rec.connector else rec.model_copy(update={"connector": type_name})
         normalized = self.plugins.normalize(view, self.mappings)

@@ -29,13 +29,13 @@ from pydantic import ValidationError
 
 from hub import transforms
 from hub.errors import ConfigError, InvalidRecord
-from hub.schema import Company, Contact, Inquiry, LeadStatus, OutcomeReport, SourceRecord
+from hub.schema import AccountRecord, Company, Contact, Inquiry, LeadStatus, OutcomeReport, SourceRecord
 
 if TYPE_CHECKING:
     from hub.connector import DeliveryItem
 
 RULES = ("hub_wins", "crm_wins", "crm_wins_unless_blank", "never")
-KINDS = ("inquiry", "outcome")
+KINDS = ("inquiry", "outcome", "account")
 #: Record attributes an inbound field can read instead of a payload field (``from = "@stream"``).
 RECORD_SOURCES = frozenset({"@external_id", "@version", "@updated_at", "@received_at", "@connector", "@stream"})
 INQUIRY_PATHS = frozenset(
@@ -44,6 +44,7 @@ INQUIRY_PATHS = frozenset(
     | {"activity.kind", "activity.at", "product_line", "partner_id", "source_ref"}
 )
 OUTCOME_PATHS = frozenset({"lead_ref", "status", "reason", "amount"})
+ACCOUNT_PATHS = frozenset({f"company.{name}" for name in Company.model_fields} | {"source_ref"})
 VIEW_PATHS = frozenset(
     {f"lead.{name}" for name in ("id", "status", "score", "product_line", "owner_id", "sla_due_at",
                                  "partner_id", "source_connector", "created_at", "updated_at")}
@@ -180,7 +181,7 @@ class StreamMapping:
         return next((r.target for r in self.outbound or () if r.key), None)
 
     # -- inbound ------------------------------------------------------------------------------
-    def normalize(self, record: SourceRecord) -> Inquiry | OutcomeReport:
+    def normalize(self, record: SourceRecord) -> Inquiry | OutcomeReport | AccountRecord:
         if self.inbound is None:
             raise InvalidRecord(
                 f"stream {self.name!r} of connector {self.connector!r} has no inbound mapping: "
@@ -215,6 +216,10 @@ class StreamMapping:
             if self.kind == "outcome":
                 return OutcomeReport(source=record, lead_ref=str(values["lead_ref"]), status=values["status"],
                                      reason=str(values.get("reason") or ""), amount=values.get("amount"))
+            if self.kind == "account":
+                company = {path[8:]: v for path, v in values.items() if path.startswith("company.")}
+                ref = values.get("source_ref")
+                return AccountRecord(source=record, company=company, source_ref=str(ref) if ref is not None else None)
             return self._inquiry(record, values)
         except ValidationError as exc:
             raise self._invalid(exc) from None
@@ -349,7 +354,7 @@ class MappingSet:
                 return pattern
         return None
 
-    def normalize(self, record: SourceRecord) -> Inquiry | OutcomeReport:
+    def normalize(self, record: SourceRecord) -> Inquiry | OutcomeReport | AccountRecord:
         """The record as an Inquiry or OutcomeReport; :class:`InvalidRecord` says why it cannot be."""
         mapping = self.stream(record.connector, record.stream)
         if mapping is None:
@@ -553,7 +558,7 @@ def _table(spec: dict[str, Any], part: str) -> dict[str, Any]:
 
 def _inbound_rules(lines: _Lines, table: tuple[str, ...], kind: str, activity_kind: str | None,
                    fields: dict[str, Any]) -> tuple[FieldRule, ...]:
-    paths = OUTCOME_PATHS if kind == "outcome" else INQUIRY_PATHS
+    paths = {"outcome": OUTCOME_PATHS, "account": ACCOUNT_PATHS}.get(kind, INQUIRY_PATHS)
     rules: list[FieldRule] = []
     for target, spec in fields.items():
         if target not in paths and not (kind == "inquiry" and target.startswith("activity.details.")

@@ -309,3 +309,30 @@ def test_two_waiting_rows_of_one_lead_are_one_delivery(db_url: str, tmp_path: Pa
     assert FlakyDestination.batches[0] == [lead_id]  # one item for the lead's two rows
     assert all(len(b) == len(set(b)) for b in FlakyDestination.batches)
     assert count(hub, t.outbox, t.outbox.c.destination == "crm", t.outbox.c.status == "done") == 3
+
+
+def test_one_company_in_two_crms_is_one_account_and_opens_no_lead(
+    db_url: str, tmp_path: Path, hub_factory: Callable[..., Hub]
+) -> None:
+    hub = hub_factory(db_url)
+    hub.intake.submit([
+        SourceRecord(connector="salesforce", stream="Account", external_id="001000000000001AAA", version="1",
+                     payload={"Id": "001000000000001AAA", "Name": "Acme Inc", "Website": "https://www.acme.example"}),
+        SourceRecord(connector="hubspot", stream="companies", external_id="901", version="1",
+                     payload={"hs_object_id": "901", "name": "ACME", "domain": "acme.example"}),
+    ])
+    result = hub.process_pending()
+    assert result.quarantined == 0 and result.leads_created == 0
+    with hub.store.engine.connect() as conn:
+        (account,) = conn.execute(select(t.accounts)).mappings().all()
+        acct = hub.store.get_account(conn, account["id"])
+    assert acct is not None and acct.xrefs == {"salesforce": "001000000000001AAA", "hubspot": "901"}
+
+    # A person from that company asks: one lead, on that account, routed once.
+    csv = "Email,First Name,Last Name,Company,Website,Activity\nann@acme.example,Ann,Lee,Acme,acme.example,demo_request\n"
+    import_file(write_csv(tmp_path, csv), hub.intake, source="web")
+    again = hub.process_pending()
+    assert again.leads_created == 1 and again.routed == 1
+    with hub.store.engine.connect() as conn:
+        (lead,) = conn.execute(select(t.leads)).mappings().all()
+    assert lead["account_id"] == account["id"]
