@@ -326,8 +326,18 @@ def lead_details(hub: Hub, lead_id: str) -> dict[str, Any] | None:
         account = hub.store.get_account(conn, lead.account_id)
         trail = hub.store.audit_trail(conn, lead_id)
         outcomes = hub.store.outcomes_of(conn, lead_id)
-    return {"lead": lead.model_dump(mode="json"), "account": account.model_dump(mode="json") if account else None,
+        from sqlalchemy import select
+
+        from hub.store import tables as t
+
+        # Activity ids name what `leads split` moves.
+        ids = [r[0] for r in conn.execute(select(t.activities.c.id).where(t.activities.c.lead_id == lead_id)
+                                          .order_by(t.activities.c.id))]
+    data = {"lead": lead.model_dump(mode="json"), "account": account.model_dump(mode="json") if account else None,
             "audit": trail, "outcomes": outcomes}
+    for activity, activity_id in zip(data["lead"]["activities"], ids, strict=False):
+        activity["id"] = activity_id
+    return data
 
 
 #: Audit actions that explain a lead, in the order a person asks about them.
@@ -366,7 +376,7 @@ def leads_show(lead_id: str, config: ConfigOpt = None, json_out: JsonOpt = False
         name = " ".join(x for x in (c.get("first_name"), c.get("last_name")) if x)
         console.print(f"  contact: {name or '-'} <{c.get('email') or '-'}>")
     for a in lead["activities"]:
-        console.print(f"  activity: {a['kind']} via {a['source']} at {str(a['at'])[:19]}")
+        console.print(f"  activity {a.get('id', '?')}: {a['kind']} via {a['source']} at {str(a['at'])[:19]}")
     console.print("[bold]why[/bold]")
     if not data["why"]:
         console.print("  no decision recorded yet (the lead's records may still be pending)")
@@ -377,6 +387,34 @@ def leads_show(lead_id: str, config: ConfigOpt = None, json_out: JsonOpt = False
         console.print(f"  {str(e['at'])[:19]}  {e['action']:<8} {e['reason']}", markup=False)
     for o in data["outcomes"]:
         console.print(f"  outcome: {o.get('status')} {o.get('reason') or ''}", markup=False)
+
+
+@leads_app.command("split")
+def leads_split(
+    lead_id: str,
+    activity: Annotated[int, typer.Option("--activity", help="The activity to move (ids: `leads show ID`).")],
+    account_name: Annotated[str | None, typer.Option(help="The company it belongs to (default: from the record).")] = None,
+    by: Annotated[str | None, typer.Option(help="Who decides (default: your user name).")] = None,
+    config: ConfigOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Undo a merge: move one activity and its person to a new lead on a new account."""
+    import getpass
+
+    from hub.curation import split_activity
+
+    hub = _hub(config)
+    try:
+        result = split_activity(hub, lead_id, activity, by=by or getpass.getuser(), account_name=account_name)
+    except (LookupError, ValueError) as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from None
+    finally:
+        hub.close()
+    if json_out:
+        _print_json(vars(result))
+    else:
+        console.print(result.message)
 
 
 @leads_app.command("export")

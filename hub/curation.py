@@ -145,6 +145,7 @@ def _merge_accounts(conn: Connection, review_id: int, provisional: str, candidat
                          .values(status="done", last_error=f"folded into {into} after review"))
             conn.execute(update(t.match_reviews).where(t.match_reviews.c.lead_id == lead["id"]).values(lead_id=into))
             conn.execute(delete(t.leads).where(t.leads.c.id == lead["id"]))
+            conn.execute(update(t.leads).where(t.leads.c.id == into).values(version=t.leads.c.version + 1))
             _audit(conn, into, candidate, "merge", f"lead {lead['id']} folded into this lead after review by {by}", by)
             done.append(f"lead {lead['id']} folded into open lead {into}")
         else:
@@ -166,3 +167,105 @@ def _merge_accounts(conn: Connection, review_id: int, provisional: str, candidat
 def _audit(conn: Connection, lead_id: str | None, account_id: str | None, action: str, reason: str, actor: str) -> None:
     conn.execute(insert(t.audit).values(lead_id=lead_id, account_id=account_id, at=utcnow(), action=action,
                                         actor=actor, reason=reason, details={}))
+
+
+# -- undoing a merge ---------------------------------------------------------------------------
+
+
+@dataclass
+class SplitResult:
+    lead_id: str
+    account_id: str
+    status: str
+    message: str
+
+
+def split_activity(hub: Any, lead_id: str, activity_id: int, *, by: str, account_name: str | None = None) -> SplitResult:
+    """Undo a merge: move one activity (and its person) of ``lead_id`` to a new lead on a new account.
+
+    For an inquiry that joined a lead it did not belong to (a reseller's address, a shared domain).
+    The new lead is scored and, if it qualifies, routed like any other; both leads' audit trails
+    say who split what. ``hub`` is a :class:`hub.runtime.Hub`.
+    """
+    from hub.batch import BatchWork
+    from hub.engine import _Audit
+    from hub.schema import Account, Activity, Inquiry, Lead, LeadStatus
+
+    engine = hub.engine
+    with hub.store.engine.begin() as conn:
+        act = conn.execute(select(t.activities).where(t.activities.c.id == activity_id)).mappings().first()
+        if act is None or act["lead_id"] != lead_id:
+            raise LookupError(f"lead {lead_id} has no activity {activity_id}; see `leadhub leads show {lead_id} --json`")
+        total = conn.execute(select(func.count()).select_from(t.activities)
+                             .where(t.activities.c.lead_id == lead_id)).scalar_one()
+        if total < 2:
+            raise ValueError(f"activity {activity_id} is the only one of lead {lead_id}: nothing to split from")
+        work = BatchWork(hub.store, conn)
+        before = hub.store.get_lead(conn, lead_id, with_activities=False)
+        assert before is not None
+        old_account = work.account(before.account_id)
+        assert old_account is not None
+        inquiry = None
+        if act["inbox_id"] is not None:
+            row = conn.execute(select(t.inbox).where(t.inbox.c.id == act["inbox_id"])).mappings().first()
+            if row is not None:
+                from hub.schema import SourceRecord
+
+                record = SourceRecord.model_construct(
+                    connector=row["connector"], stream=row["stream"], external_id=row["external_id"],
+                    version=row["version"], payload=row["payload"], updated_at=row["updated_at"],
+                    received_at=row["received_at"], deleted=row["deleted"])
+                got = engine._normalize(record)
+                inquiry = got if isinstance(got, Inquiry) else None
+        name = account_name or (inquiry.company.name if inquiry else None)
+        if not name:
+            raise ValueError("cannot tell the company of that activity: name it with --account-name")
+        domain = inquiry.company.domain if inquiry and inquiry.company.domain not in old_account.domains else None
+        account = Account(name=name, domains=[domain] if domain else [],
+                          country=(inquiry.company.country if inquiry else None) or old_account.country)
+        work.create_account(account)
+        activity = Activity.model_construct(kind=act["kind"], at=act["at"], source=act["source"], details=act["details"])
+        new = Lead(account_id=account.id, product_line=before.product_line, source_connector=act["source"],
+                   activities=[activity])
+        # The person moves with the activity unless they did something else on the old lead too.
+        contact_id = act["contact_id"]
+        moves_contact = contact_id is not None and conn.execute(
+            select(func.count()).select_from(t.activities).where(
+                t.activities.c.lead_id == lead_id, t.activities.c.contact_id == contact_id)).scalar_one() == 1
+        conn.execute(update(t.activities).where(t.activities.c.id == activity_id).values(lead_id=new.id))
+        if act["inbox_id"] is not None:
+            conn.execute(update(t.inbox).where(t.inbox.c.id == act["inbox_id"]).values(lead_id=new.id))
+        if moves_contact:
+            person = conn.execute(select(t.contacts).where(t.contacts.c.id == contact_id)).mappings().first()
+            conn.execute(delete(t.lead_contacts).where(t.lead_contacts.c.lead_id == lead_id,
+                                                       t.lead_contacts.c.contact_id == contact_id))
+            conn.execute(update(t.contacts).where(t.contacts.c.id == contact_id).values(account_id=account.id))
+            work.link_contact(new.id, contact_id, 0)
+            if person is not None:
+                from hub.schema import Contact
+
+                new.contacts.append(Contact.model_construct(**{k: person[k] for k in (
+                    "email", "first_name", "last_name", "phone", "title", "country")}))
+        old = hub.store.get_lead(conn, lead_id)  # what is left of it, read back
+        assert old is not None
+        probe = inquiry or Inquiry.model_construct(source=None, activity=activity, product_line=old.product_line)
+        for lead, acct in ((old, old_account), (new, account)):
+            parts = hub.plugins.score(lead, probe, acct)
+            lead.score = sum(p.points for p in parts)
+        entry = _Audit(work, new.id, account.id, actor=by)
+        entry("split", f"{by} split {act['kind']} of {act['at']:%Y-%m-%d} from lead {lead_id} of {old_account.name}: "
+                       f"it belongs to {account.name}")
+        threshold = engine.settings.qualify_score
+        new.move_to(LeadStatus.QUALIFIED if new.score >= threshold else LeadStatus.NURTURE)
+        entry("status", f"{new.status}: score {new.score} against the bar of {threshold}", status=str(new.status))
+        work.put_lead(new, new=True)
+        if new.status == LeadStatus.QUALIFIED:
+            engine._route(work, new, account, entry)
+        _Audit(work, old.id, old_account.id, actor=by)(
+            "split", f"{by} moved {act['kind']} of {act['at']:%Y-%m-%d} to new lead {new.id} ({account.name}); "
+                     f"score now {old.score}")
+        work.put_lead(old, new=False)
+        conn.execute(update(t.leads).where(t.leads.c.id == lead_id).values(version=t.leads.c.version + 1))
+        work.flush()
+    return SplitResult(new.id, account.id, str(new.status),
+                       f"moved {act['kind']} to new lead {new.id} on new account {account.name} ({new.status})")

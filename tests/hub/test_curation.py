@@ -114,3 +114,73 @@ def test_matches_cli_lists_and_decides(tmp_path: Path, hub_factory: Callable[...
     assert done.exit_code == 0 and "is not Acme Inc" in done.output
     again = runner.invoke(app, ["matches", "reject", str(row["id"]), "--config", str(cfg)])
     assert again.exit_code == 1 and "already rejected by maria" in again.output
+
+
+def test_split_undoes_a_wrong_merge(tmp_path: Path, hub_factory: Callable[..., Hub], sqlite_url: str) -> None:
+    """A reseller wrote from the customer's domain: ops move that inquiry to its own lead."""
+    hub = hub_factory(sqlite_url)
+    csv = ("Email,First Name,Last Name,Company,Website,Product,Activity\n"
+           "ann@acme.example,Ann,Lee,Acme Inc,acme.example,widgets,demo_request\n"
+           "rob@acme.example,Rob,Ray,Acme,acme.example,widgets,contact_sales\n")
+    (tmp_path / "m.csv").write_text(csv)
+    import_file(tmp_path / "m.csv", hub.intake, source="fair")
+    result = hub.process_pending()
+    assert result.leads_created == 1 and result.leads_merged == 1
+    with hub.store.engine.connect() as conn:
+        lead_id = conn.execute(select(t.leads.c.id)).scalar_one()
+        rob = conn.execute(select(t.activities.c.id).where(t.activities.c.kind == "contact_sales")).scalar_one()
+
+    split = curation.split_activity(hub, lead_id, rob, by="maria", account_name="Resellco Ltd")
+    assert split.status == "routed"  # contact_sales alone clears the bar: routed like any lead
+    with hub.store.engine.connect() as conn:
+        old = hub.store.get_lead(conn, lead_id)
+        new = hub.store.get_lead(conn, split.lead_id)
+        new_trail = hub.store.audit_trail(conn, split.lead_id)
+        old_trail = hub.store.audit_trail(conn, lead_id)
+        account = hub.store.get_account(conn, split.account_id)
+    assert old is not None and new is not None and account is not None
+    assert [a.kind for a in old.activities] == ["demo_request"]
+    assert {str(c.email) for c in old.contacts} == {"ann@acme.example"}
+    assert [a.kind for a in new.activities] == ["contact_sales"]
+    assert {str(c.email) for c in new.contacts} == {"rob@acme.example"}
+    assert account.name == "Resellco Ltd" and new.owner_id is not None
+    assert old.score < 75  # the merged score dropped the moved activity
+    assert any(e["action"] == "split" and e["actor"] == "maria" for e in new_trail)
+    assert any(e["action"] == "split" and split.lead_id in e["reason"] for e in old_trail)
+
+    try:
+        curation.split_activity(hub, lead_id, rob, by="maria")
+    except LookupError as exc:
+        assert "has no activity" in str(exc)
+    else:
+        raise AssertionError("splitting an activity that already moved must fail")
+
+
+def test_leads_split_from_the_cli(tmp_path: Path, hub_factory: Callable[..., Hub], sqlite_url: str) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from hub.cli import app
+
+    hub = hub_factory(sqlite_url)
+    (tmp_path / "m.csv").write_text("Email,First Name,Last Name,Company,Website,Product,Activity\n"
+                                    "ann@acme.example,Ann,Lee,Acme,acme.example,widgets,demo_request\n"
+                                    "rob@acme.example,Rob,Ray,Acme,acme.example,widgets,webinar\n")
+    import_file(tmp_path / "m.csv", hub.intake, source="fair")
+    hub.process_pending()
+    with hub.store.engine.connect() as conn:
+        lead_id = conn.execute(select(t.leads.c.id)).scalar_one()
+    cfg = tmp_path / "hub.toml"
+    cfg.write_text(f'[hub]\ndatabase_url = "{sqlite_url}"\nmappings_dir = "{Path(__file__).resolve().parents[2] / "mappings"}"\n'
+                   '[[owners]]\nid = "jane"\nname = "Jane Doe"\n')
+    runner = CliRunner()
+    shown = json.loads(runner.invoke(app, ["leads", "show", lead_id, "--config", str(cfg), "--json"]).stdout)
+    webinar = next(a["id"] for a in shown["lead"]["activities"] if a["kind"] == "webinar")
+    out = runner.invoke(app, ["leads", "split", lead_id, "--activity", str(webinar), "--config", str(cfg),
+                              "--by", "maria", "--json"])
+    assert out.exit_code == 0, out.output
+    result = json.loads(out.stdout)
+    assert result["status"] == "nurture"  # a webinar alone stays with marketing
+    with hub.store.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(t.leads)).scalar_one() == 2
