@@ -29,6 +29,9 @@ def name_similarity(a: str, b: str) -> float:
     if compact(a) == compact(b):
         return 0.99  # "ab c" vs "abc": spacing only
     tokens_a, tokens_b = set(a.split()), set(b.split())
+    if {t for t in tokens_a if not t.isalpha()} != {t for t in tokens_b if not t.isalpha()}:
+        # Numbers name different companies: "company 1" is not "company 12", "3m" not "4m".
+        return min(0.5, fuzz.token_sort_ratio(a, b) / 100.0)
     if tokens_a != tokens_b and (tokens_a ^ tokens_b) <= GENERIC_WORDS:
         return 0.96  # "acme group" vs "acme": only generic words differ
     best = max(fuzz.token_sort_ratio(a, b), fuzz.ratio(compact(a), compact(b)))

@@ -98,6 +98,17 @@ def test_subset_trap_lookalike_is_not_matched(plugins: HubPlugins) -> None:
     assert v.outcome is MatchOutcome.NEW
 
 
+def test_names_that_differ_in_a_number_are_different_companies(plugins: HubPlugins) -> None:
+    book = InMemoryAccounts()
+    book.add_account("acct_c1", "Company 1", [])
+    book.add_account("acct_studio", "Studio 54 Records", [])
+    for name in ("Company 12", "Company 2", "Studio 55 Records"):
+        v = decide(plugins, book, inquiry({"name": name}, {"email": "x@gmail.com"}))
+        assert v.outcome is MatchOutcome.NEW, (name, v.reason)
+    same = decide(plugins, book, inquiry({"name": "Company 1 Ltd"}, {"email": "x@gmail.com"}))
+    assert (same.outcome, same.account_id) == (MatchOutcome.MATCHED, "acct_c1")
+
+
 def test_net_new_lookalike_is_new(plugins: HubPlugins, accounts: InMemoryAccounts) -> None:
     v = decide(plugins, accounts, inquiry({"name": "Nordwind Marine AG", "website": "nordwind-marine.de"}))
     assert v.outcome is MatchOutcome.NEW
