@@ -89,26 +89,33 @@ def run(rate: float, seconds: float, burst_seconds: float) -> dict[str, Any]:
         failures = 0
         lock = threading.Lock()
 
+        why_failed: dict[str, int] = {}
+
         def post(i: int, client: httpx.Client) -> None:
             nonlocal failures
             at = datetime.now(UTC)
             reference = None
+            why = ""
             try:
                 r = client.post(url, json={"email": f"p{i}@company{i}.example", "name": f"Pat Lead{i}",
                                            "company": f"Company {i}", "website": f"https://company{i}.example"})
                 if r.status_code == 202:
                     reference = r.json()["reference"]
-            except Exception:  # noqa: BLE001 - a failed request is counted, whatever the cause
-                reference = None
+                else:
+                    why = f"HTTP {r.status_code}"
+            except Exception as exc:  # noqa: BLE001 - a failed request is counted, whatever the cause
+                reference, why = None, type(exc).__name__
             with lock:
                 if reference:
                     sent[reference] = at
                 else:
                     failures += 1
+                    why_failed[why] = why_failed.get(why, 0) + 1
 
         total = int(rate * seconds)
         started = time.perf_counter()
-        with ThreadPoolExecutor(32) as pool, httpx.Client(timeout=30, limits=httpx.Limits(max_connections=64)) as client:
+        # The pool is left first (it waits for every post), then the client is closed.
+        with httpx.Client(timeout=30, limits=httpx.Limits(max_connections=64)) as client, ThreadPoolExecutor(32) as pool:
             for i in range(total):
                 target = started + i / rate
                 delay = target - time.perf_counter()
@@ -158,7 +165,7 @@ def run(rate: float, seconds: float, burst_seconds: float) -> dict[str, Any]:
     return {
         "benchmark": "intake", "machine": platform.platform(), "python": platform.python_version(),
         "rate_offered_per_s": round(offered, 1), "seconds": seconds, "posted": total, "accepted": len(sent),
-        "post_failures": failures, "delivered_to_crm": len(latencies), "lost": len(sent) - len(latencies),
+        "post_failures": failures, "post_failure_reasons": why_failed, "delivered_to_crm": len(latencies), "lost": len(sent) - len(latencies),
         "latency_post_to_crm_upsert_s": {"p50": round(_pct(latencies, 50), 3), "p95": round(_pct(latencies, 95), 3),
                                          "p99": round(_pct(latencies, 99), 3), "max": round(max(latencies, default=0), 3)},
         "intake_max_rate_per_s": round(max_rate, 1), "sandbox_salesforce_calls": sf_leads,
