@@ -61,6 +61,7 @@ def paused_gc() -> Iterator[None]:
 
 
 Fingerprint = tuple[int, int, int]  # a lead's version, number of activities, number of contacts
+_History = tuple[list[Contact], list[Activity], set[str]]  # contacts, activities, contacts' e-mails
 
 
 class LeadHistories:
@@ -73,21 +74,23 @@ class LeadHistories:
     least ``min_items`` are kept (small ones are cheap to read); least recently used go first.
     """
 
-    def __init__(self, max_items: int = 40_000, min_items: int = 16) -> None:
+    def __init__(self, max_items: int = 100_000, min_items: int = 16) -> None:
         self.max_items, self.min_items = max_items, min_items
-        self._kept: OrderedDict[str, tuple[Fingerprint, tuple[Contact, ...], tuple[Activity, ...]]] = OrderedDict()
+        self._kept: OrderedDict[
+            str, tuple[Fingerprint, tuple[Contact, ...], tuple[Activity, ...], frozenset[str]]] = OrderedDict()
         self._size = 0
         self._lock = threading.Lock()
 
-    def get(self, lead_id: str, fingerprint: Fingerprint | None) -> tuple[list[Contact], list[Activity]] | None:
+    def get(self, lead_id: str, fingerprint: Fingerprint | None) -> _History | None:
         with self._lock:
             kept = self._kept.get(lead_id)
             if kept is None or kept[0] != fingerprint:
                 return None
             self._kept.move_to_end(lead_id)
-            return list(kept[1]), list(kept[2])
+            return list(kept[1]), list(kept[2]), set(kept[3])
 
-    def put(self, lead_id: str, fingerprint: Fingerprint, contacts: list[Contact], activities: list[Activity]) -> None:
+    def put(self, lead_id: str, fingerprint: Fingerprint, contacts: list[Contact], activities: list[Activity],
+            emails: set[str] | None = None) -> None:
         size = len(contacts) + len(activities)
         with self._lock:
             old = self._kept.pop(lead_id, None)
@@ -95,10 +98,12 @@ class LeadHistories:
                 self._size -= len(old[1]) + len(old[2])
             if size < self.min_items or size > self.max_items:
                 return
-            self._kept[lead_id] = (fingerprint, tuple(contacts), tuple(activities))
+            if emails is None:
+                emails = {str(c.email) for c in contacts if c.email}
+            self._kept[lead_id] = (fingerprint, tuple(contacts), tuple(activities), frozenset(emails))
             self._size += size
             while self._size > self.max_items:
-                _, (_, c, a) = self._kept.popitem(last=False)
+                _, (_, c, a, _) = self._kept.popitem(last=False)
                 self._size -= len(c) + len(a)
 
 
@@ -229,6 +234,8 @@ class BatchWork:
 
     def add_account_keys(self, account_id: str, keys: tuple[MatchKey, ...]) -> None:
         for key in keys:
+            if account_id in self._postings.get(key, ()):
+                continue  # stored already (the lookup just read it): no row to write
             ids = self.new_keys[(key.kind, key.value)]
             if account_id not in ids:
                 ids.add(account_id)
@@ -270,7 +277,8 @@ class BatchWork:
                     self._versions[lead_id] = fingerprint[0]
                     kept = self.histories.get(lead_id, fingerprint)
                     if kept is not None:
-                        known[lead_id] = kept
+                        known[lead_id] = kept[0], kept[1]
+                        self._lead_emails[lead_id] = kept[2]
             self._loaded.update(self.store.leads_by_ids(self.conn, wanted, known=known))
             found = self.store.destinations_of(self.conn, wanted)
             for lead_id in wanted:
@@ -441,7 +449,7 @@ class BatchWork:
             else:
                 continue
             self.histories.put(lead_id, (version, len(lead.activities), len(lead.contacts)), lead.contacts,
-                               lead.activities)
+                               lead.activities, self._lead_emails.get(lead_id))
 
     # -- flush -------------------------------------------------------------------------------
     def flush(self) -> None:

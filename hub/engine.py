@@ -105,9 +105,10 @@ class _Plan:
     """A record normalized (and, for an inquiry, matched) ahead of the rest of its processing."""
 
     row: InboxRow
-    normalized: Inquiry | OutcomeReport
+    normalized: Inquiry | OutcomeReport | AccountRecord
     match: AccountMatch | None = None
     account: Account | str | None = None  # new account, or the id of the matched one
+    done: tuple[str, str | None] | None = None  # an account record's result (processed when planned)
 
 
 class _Lookup:
@@ -266,9 +267,8 @@ class Engine:
                     work, plan.row, plan.normalized, plan.match, plan.account, events, result))
                 if done is None:
                     raise _Replan(plan.row.id)  # its account and keys may have reached later records
-            elif isinstance(plan.normalized, AccountRecord):
-                self._guarded(work, plan.row, events, result,
-                              lambda plan=plan: self._process_account(work, plan.row.record, plan.normalized, lookup))
+            elif plan.done is not None:  # an account record: all done while matching, in order
+                self._guarded(work, plan.row, events, result, lambda plan=plan: plan.done)
             else:
                 self._guarded(work, plan.row, events, result,
                               lambda plan=plan: self._process_outcome(work, plan.row.record, plan.normalized,
@@ -276,7 +276,10 @@ class Engine:
 
     def _plan(self, work: BatchWork, row: InboxRow, lookup: _Lookup) -> _Plan:
         normalized = self._normalize(row.record)
-        if isinstance(normalized, OutcomeReport | AccountRecord):
+        if isinstance(normalized, AccountRecord):
+            # It matches and may open an account: that must happen in order with the inquiries.
+            return _Plan(row, normalized, done=self._process_account(work, row.record, normalized, lookup))
+        if isinstance(normalized, OutcomeReport):
             return _Plan(row, normalized)
         match, account = self._place(work, normalized, lookup)
         return _Plan(row, normalized, match, account)

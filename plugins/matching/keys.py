@@ -39,7 +39,6 @@ _DISPOSABLE: frozenset[str] = frozenset(disposable_email_domains.blocklist)
 _EXTRACT = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
 
 
-@lru_cache(maxsize=65536)
 def registrable_domain(value: str | None) -> str | None:
     """The registrable domain of a URL, host name or e-mail address ("acme.co.uk"), or ``None``."""
     if not value:
@@ -49,6 +48,13 @@ def registrable_domain(value: str | None) -> str | None:
         text = text.rpartition("@")[2]
     if len(text) > 255 or " " in text:
         return None
+    return _registrable_host(text)
+
+
+@lru_cache(maxsize=65536)
+def _registrable_host(text: str) -> str | None:
+    # Cached by host, not by the whole value: every contact's e-mail address is different, the
+    # hosts they are at repeat (a cache of addresses would only fill memory).
     found = _EXTRACT(text).top_domain_under_public_suffix
     return found or None
 
