@@ -117,6 +117,7 @@ def run_once(n: int, workdir: Path) -> dict[str, float]:
         pipeline={"batch_size": 500},
     )
     hub = build_hub(cfg)
+    load_before = os.getloadavg()[0]
     with PeakRss() as rss:
         t0 = time.perf_counter()
         report = import_file(data, hub.intake, source="bench")
@@ -142,6 +143,8 @@ def run_once(n: int, workdir: Path) -> dict[str, float]:
         "delivered": delivered.sent,
         "deliver_leads_per_s": round(delivered.sent / deliver_s) if deliver_s else 0,
         "peak_rss_mb": round(rss.peak / 2**20, 1),
+        # Other work on the machine slows every figure: the 1-minute load before and after.
+        "load_avg_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)],
     }
 
 
@@ -161,10 +164,12 @@ def main() -> None:
         "rss_growth_mb": round(full["peak_rss_mb"] - small["peak_rss_mb"], 1),
         "targets": {"process_leads_per_s": 2000, "peak_rss_mb": 300},
     }
-    print(f"{'N':>8} {'intake/s':>9} {'process/s':>10} {'deliver/s':>10} {'leads':>7} {'peak RSS MB':>12}")
+    print(f"{'N':>8} {'intake/s':>9} {'process/s':>10} {'deliver/s':>10} {'leads':>7} {'peak RSS MB':>12} "
+          f"{'load 1m':>11}")
     for r in (small, full):
+        load = "-".join(f"{v:.1f}" for v in r["load_avg_1m"])
         print(f"{r['n']:>8} {r['intake_leads_per_s']:>9} {r['process_leads_per_s']:>10} "
-              f"{r['deliver_leads_per_s']:>10} {r['leads']:>7} {r['peak_rss_mb']:>12}")
+              f"{r['deliver_leads_per_s']:>10} {r['leads']:>7} {r['peak_rss_mb']:>12} {load:>11}")
     print(f"RSS growth from N={small['n']} to N={full['n']}: {result['rss_growth_mb']} MB")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
