@@ -23,25 +23,13 @@ ROOT = Path(__file__).resolve().parent.parent
 # hubspot-api-client package: the project root goes first and bench/ last.
 sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"] + [str(ROOT / "bench")]
 
+from common import make_items  # noqa: E402 - bench/common.py
 from simple_salesforce.format import format_external_id
 
 from connectors.salesforce import SalesforceConnector, SalesforceSettings
-from hub.connector import DeliveryItem
 from hub.decisions import Owner
 from hub.mapping import MappingSet, lead_view
 from hub.sandbox.testing import SandboxServer
-from hub.schema import Account, Contact, Lead, LeadStatus
-
-
-def make_items(count: int, owner: Owner, start: int = 0) -> list[DeliveryItem]:
-    items = []
-    for i in range(start, start + count):
-        account = Account(name=f"Bench Company {i}", domains=[f"bench{i}.example"], country="US")
-        lead = Lead(account_id=account.id, status=LeadStatus.ROUTED, source_connector="webform", owner_id=owner.id,
-                    contacts=[Contact(email=f"lead{i}@bench{i}.example", first_name="Pat", last_name=f"Lead{i}",
-                                      title="CTO", phone="+14155550100")])
-        items.append(DeliveryItem(key=i + 1, lead=lead, account=account, owner=owner))
-    return items
 
 
 def salesforce_calls(server: SandboxServer) -> int:

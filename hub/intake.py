@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from hub.connector import Connector
+from hub.connector import Connector, Page
 from hub.schema import SourceRecord
 from hub.store import Store
 
 log = logging.getLogger(__name__)
+
+#: The cursor key of a connector's outcome reads (beside its streams' cursors).
+OUTCOMES_CURSOR = "__outcomes__"
 
 
 @dataclass
@@ -51,27 +54,18 @@ class Intake:
 
     def pull(self, instance: str, connector: Connector, stream: str, stop: threading.Event | None = None) -> PullResult:
         """Read ``stream`` from its cursor onwards, committing each page with its cursor."""
-        result = PullResult()
-        with self.store.engine.begin() as conn:
-            cursor = self.store.get_cursor(conn, instance, stream)
-        for page in connector.pull(stream, cursor):
-            with self.store.engine.begin() as conn:
-                result.new += self.store.add_records(conn, page.records)
-                self.store.set_cursor(conn, instance, stream, page.cursor)
-            result.pages += 1
-            result.records += len(page.records)
-            if page.records:
-                self._wake()
-            if stop is not None and stop.is_set():
-                break
-        return result
+        return self._drain(instance, stream, lambda cursor: connector.pull(stream, cursor), stop)
 
     def pull_outcomes(self, instance: str, connector: Connector, stop: threading.Event | None = None) -> PullResult:
+        """Read what became of leads (status changes, won/lost), with a cursor of its own."""
+        return self._drain(instance, OUTCOMES_CURSOR, connector.pull_outcomes, stop)
+
+    def _drain(self, instance: str, key: str, pages: Callable[[dict[str, Any] | None], Iterator[Page]],
+               stop: threading.Event | None) -> PullResult:
         result = PullResult()
-        key = "__outcomes__"
         with self.store.engine.begin() as conn:
             cursor = self.store.get_cursor(conn, instance, key)
-        for page in connector.pull_outcomes(cursor):
+        for page in pages(cursor):
             with self.store.engine.begin() as conn:
                 result.new += self.store.add_records(conn, page.records)
                 self.store.set_cursor(conn, instance, key, page.cursor)

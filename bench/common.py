@@ -1,0 +1,19 @@
+"""What the backfill benchmarks share: routed leads as the deliverer hands them to a connector."""
+
+from __future__ import annotations
+
+from hub.connector import DeliveryItem
+from hub.decisions import Owner
+from hub.schema import Account, Contact, Lead, LeadStatus
+
+
+def make_items(count: int, owner: Owner, start: int = 0) -> list[DeliveryItem]:
+    """``count`` routed leads, each with one full contact and a new account of its own."""
+    items = []
+    for i in range(start, start + count):
+        account = Account(name=f"Bench Company {i}", domains=[f"bench{i}.example"], country="US")
+        lead = Lead(account_id=account.id, status=LeadStatus.ROUTED, source_connector="webform", owner_id=owner.id,
+                    contacts=[Contact(email=f"lead{i}@bench{i}.example", first_name="Pat", last_name=f"Lead{i}",
+                                      title="CTO", phone="+14155550100")])
+        items.append(DeliveryItem(key=i + 1, lead=lead, account=account, owner=owner))
+    return items
