@@ -71,15 +71,24 @@ class LeadHistories:
     batch would make processing slower as the data grows. A kept history is used only while the
     lead's fingerprint in the store (version, activities, contacts) is the one it was kept with:
     any other writer changes one of them, and the history is read again. Only histories of at
-    least ``min_items`` are kept (small ones are cheap to read); least recently used go first.
+    least ``min_items`` are kept (small ones are cheap to read), at most ``max_items`` contacts
+    and activities in all. Room is made from histories the current batch did not use, least
+    recently used first; one that does not fit then is not kept (evicting what every batch uses
+    would read it all again each batch).
     """
 
-    def __init__(self, max_items: int = 100_000, min_items: int = 16) -> None:
+    def __init__(self, max_items: int = 40_000, min_items: int = 16) -> None:
         self.max_items, self.min_items = max_items, min_items
         self._kept: OrderedDict[
             str, tuple[Fingerprint, tuple[Contact, ...], tuple[Activity, ...], frozenset[str]]] = OrderedDict()
         self._size = 0
+        self._batch = 0
+        self._used: dict[str, int] = {}  # lead id -> the batch that last used its history
         self._lock = threading.Lock()
+
+    def next_batch(self) -> None:
+        with self._lock:
+            self._batch += 1
 
     def get(self, lead_id: str, fingerprint: Fingerprint | None) -> _History | None:
         with self._lock:
@@ -87,24 +96,34 @@ class LeadHistories:
             if kept is None or kept[0] != fingerprint:
                 return None
             self._kept.move_to_end(lead_id)
+            self._used[lead_id] = self._batch
             return list(kept[1]), list(kept[2]), set(kept[3])
 
     def put(self, lead_id: str, fingerprint: Fingerprint, contacts: list[Contact], activities: list[Activity],
             emails: set[str] | None = None) -> None:
         size = len(contacts) + len(activities)
         with self._lock:
-            old = self._kept.pop(lead_id, None)
-            if old is not None:
-                self._size -= len(old[1]) + len(old[2])
-            if size < self.min_items or size > self.max_items:
+            self._drop(lead_id)
+            if size < self.min_items:
+                return
+            while self._size + size > self.max_items and self._kept:
+                oldest = next(iter(self._kept))
+                if self._used.get(oldest) == self._batch:
+                    break  # everything left is in use by this batch
+                self._drop(oldest)
+            if self._size + size > self.max_items:
                 return
             if emails is None:
                 emails = {str(c.email) for c in contacts if c.email}
             self._kept[lead_id] = (fingerprint, tuple(contacts), tuple(activities), frozenset(emails))
             self._size += size
-            while self._size > self.max_items:
-                _, (_, c, a, _) = self._kept.popitem(last=False)
-                self._size -= len(c) + len(a)
+            self._used[lead_id] = self._batch
+
+    def _drop(self, lead_id: str) -> None:
+        old = self._kept.pop(lead_id, None)
+        self._used.pop(lead_id, None)
+        if old is not None:
+            self._size -= len(old[1]) + len(old[2])
 
 
 class BatchWork:
@@ -114,6 +133,8 @@ class BatchWork:
         self.store = store
         self.conn = conn
         self.histories = histories
+        if histories is not None:
+            histories.next_batch()
         self._versions: dict[str, int] = {}  # version of each lead read through prefetch_leads
         self.inserts: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self.account_keys: list[dict[str, Any]] = []
@@ -140,6 +161,8 @@ class BatchWork:
         self._stored_sources: dict[str, set[str]] = {}
         self._open_read: set[str] = set()  # accounts whose open leads were all read
         self._emails_read: set[str] = set()  # e-mails whose stored contacts were all read
+        #: (destination, lead) deliveries waiting in the store, held for this transaction.
+        self._waiting: set[tuple[str, str]] = set()
         #: E-mails of each lead's contacts, so a merge asks "already a contact?" in O(1).
         self._lead_emails: dict[str, set[str]] = {}
         self._postings: dict[MatchKey, list[str]] = {}  # store postings of each key looked up
@@ -283,6 +306,7 @@ class BatchWork:
             found = self.store.destinations_of(self.conn, wanted)
             for lead_id in wanted:
                 self._stored_destinations[lead_id] = found.get(lead_id, set())
+            self._waiting |= self.store.waiting_deliveries(self.conn, wanted, utcnow())
 
     def open_lead_id(self, account_id: str, product_line: str) -> str | None:
         key = (account_id, product_line)
@@ -388,6 +412,8 @@ class BatchWork:
             if destination not in self.destinations[lead_id]:
                 self.destinations[lead_id].add(destination)
                 self._undo.append(lambda: self.destinations[lead_id].discard(destination))
+            if (destination, lead_id) in self._waiting:
+                return  # a waiting delivery of this lead carries the change (as Store.enqueue coalesces)
         now = utcnow()
         self.inserts["outbox"].append({
             "destination": destination, "kind": kind, "lead_id": lead_id, "payload": payload or {},

@@ -13,7 +13,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, func, insert, literal_column, select, union_all, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    bindparam,
+    func,
+    insert,
+    literal_column,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from hub.decisions import AccountCandidate, MatchKey
@@ -178,6 +188,9 @@ _LEAD_SOURCES = select(t.activities.c.source).where(t.activities.c.lead_id == bi
 # No index on outbox.lead_id yet: a scan, so it is asked once per batch for all its leads.
 _DESTINATIONS = select(t.outbox.c.lead_id, t.outbox.c.destination).where(
     t.outbox.c.kind == "lead", t.outbox.c.lead_id.in_(bindparam(_IDS, expanding=True))).distinct()
+_WAITING = select(t.outbox.c.destination, t.outbox.c.lead_id).where(
+    t.outbox.c.status == "pending", t.outbox.c.kind == "lead", t.outbox.c.next_attempt_at <= bindparam("now"),
+    t.outbox.c.lead_id.in_(bindparam(_IDS, expanding=True)))
 #: How many ids one ``IN (...)`` carries (well under every driver's parameter limit).
 _CHUNK = 500
 
@@ -752,6 +765,19 @@ class Store:
 
     def lead_destinations(self, conn: Connection, lead_id: str) -> list[str]:
         return sorted(self.destinations_of(conn, [lead_id]).get(lead_id, ()))
+
+    def waiting_deliveries(self, conn: Connection, lead_ids: Iterable[str], now: datetime) -> set[tuple[str, str]]:
+        """``(destination, lead_id)`` of lead deliveries due and not claimed by a deliverer yet.
+
+        Locked for this transaction on PostgreSQL (rows a deliverer holds are skipped): a change
+        coalesced into one of them is sent with it, since no deliverer can read the lead before
+        this transaction commits.
+        """
+        out: set[tuple[str, str]] = set()
+        stmt = self._locked(_WAITING)
+        for chunk in _chunks(lead_ids):
+            out.update((d, lead) for d, lead in conn.execute(stmt, {"now": now, _IDS: chunk}))
+        return out
 
     def destinations_of(self, conn: Connection, lead_ids: Iterable[str]) -> dict[str, set[str]]:
         """Where each of these leads was ever queued for delivery (``kind = lead``)."""
