@@ -263,8 +263,7 @@ class BatchWork:
             if account_id not in ids:
                 ids.add(account_id)
                 self.keys_of[account_id].append(key)
-                self._undo.append(lambda ids=ids: ids.discard(account_id))
-                self._undo.append(self.keys_of[account_id].pop)
+                self._undo.append(_forget(ids, self.keys_of[account_id], account_id))
                 self.account_keys.append({"kind": key.kind, "value": key.value[:500], "account_id": account_id})
 
     def prefetch_accounts(self, account_ids: set[str]) -> None:
@@ -498,3 +497,11 @@ class BatchWork:
         for name in self.dirty_counters:
             s.write_counter(c, name, self.counters[name])
         s.finish_records(c, self.finished)
+
+
+def _forget(ids: set[str], own: list[MatchKey], account_id: str) -> Callable[[], None]:
+    """Undo of one new match key: the account leaves the key's postings and the key its list."""
+    def undo() -> None:
+        ids.discard(account_id)
+        own.pop()
+    return undo

@@ -333,7 +333,8 @@ def lead_details(hub: Hub, lead_id: str) -> dict[str, Any] | None:
         # Activity ids name what `leads split` moves.
         ids = [r[0] for r in conn.execute(select(t.activities.c.id).where(t.activities.c.lead_id == lead_id)
                                           .order_by(t.activities.c.id))]
-    data = {"lead": lead.model_dump(mode="json"), "account": account.model_dump(mode="json") if account else None,
+    data: dict[str, Any] = {"lead": lead.model_dump(mode="json"),
+                            "account": account.model_dump(mode="json") if account else None,
             "audit": trail, "outcomes": outcomes}
     for activity, activity_id in zip(data["lead"]["activities"], ids, strict=False):
         activity["id"] = activity_id

@@ -248,7 +248,8 @@ def split_activity(hub: Any, lead_id: str, activity_id: int, *, by: str, account
                     "email", "first_name", "last_name", "phone", "title", "country")}))
         old = hub.store.get_lead(conn, lead_id)  # what is left of it, read back
         assert old is not None
-        probe = inquiry or Inquiry.model_construct(source=None, activity=activity, product_line=old.product_line)
+        # Scoring plugins read the inquiry's activity and product line; no record is needed for that.
+        probe = inquiry or Inquiry.model_construct(activity=activity, product_line=old.product_line)  # type: ignore[call-arg]
         for lead, acct in ((old, old_account), (new, account)):
             parts = hub.plugins.score(lead, probe, acct)
             lead.score = sum(p.points for p in parts)

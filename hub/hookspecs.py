@@ -67,6 +67,7 @@ def hub_connector_types() -> list[type[Connector]]:
     :returns: a list of :class:`hub.connector.Connector` subclasses. Each ``name`` must be unique
         across all plugins; a duplicate stops start-up with an error naming both plugins.
     """
+    raise NotImplementedError  # a specification: plugins implement it
 
 
 @hookspec
@@ -75,6 +76,7 @@ def hub_routing_strategies() -> list[RoutingStrategy]:
 
     :returns: a list of :class:`hub.decisions.RoutingStrategy`; names are unique across plugins.
     """
+    raise NotImplementedError  # a specification: plugins implement it
 
 
 # -- pipeline decisions ----------------------------------------------------------------------

@@ -219,7 +219,8 @@ class StreamMapping:
             if self.kind == "account":
                 company = {path[8:]: v for path, v in values.items() if path.startswith("company.")}
                 ref = values.get("source_ref")
-                return AccountRecord(source=record, company=company, source_ref=str(ref) if ref is not None else None)
+                return AccountRecord(source=record, company=Company.model_validate(company),
+                                     source_ref=str(ref) if ref is not None else None)
             return self._inquiry(record, values)
         except ValidationError as exc:
             raise self._invalid(exc) from None

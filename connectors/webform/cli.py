@@ -63,8 +63,8 @@ def list_(config: ConfigOpt = None,
         return
     table = Table("form", "title", "activity", "product", "fields", "redirect")
     for r in rows:
-        table.add_row(r["form"], r["title"], r["activity_kind"], r["product_line"] or "", ", ".join(r["fields"]),
-                      r["redirect_url"] or "")
+        table.add_row(str(r["form"]), str(r["title"] or ""), str(r["activity_kind"] or ""), str(r["product_line"] or ""),
+                      _joined(r["fields"]), str(r["redirect_url"] or ""))
     console.print(table)
 
 
@@ -81,3 +81,7 @@ def snippet(
         raise typer.Exit(1)
     url = base_url or f"http://{cfg.server.host}:{cfg.server.port}"
     sys.stdout.write(render_snippet(form, forms[form][1], url))
+
+
+def _joined(fields: object) -> str:
+    return ", ".join(str(f) for f in fields) if isinstance(fields, list) else ""

@@ -11,11 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, overload
 
 from sqlalchemy import (
     Connection,
     Engine,
+    Table,
     bindparam,
     func,
     insert,
@@ -37,14 +38,14 @@ class InboxRow:
     record: SourceRecord
 
 
-def _insert_ignore(conn: Connection, table: t.Table, index_elements: list[str]) -> Any:
+def _insert_ignore(conn: Connection, table: Table, index_elements: list[str]) -> Any:
     """``INSERT ... ON CONFLICT DO NOTHING`` in the connection's dialect."""
     if conn.dialect.name == "postgresql":
         return postgresql.insert(table).on_conflict_do_nothing(index_elements=index_elements)
     return sqlite.insert(table).on_conflict_do_nothing(index_elements=index_elements)
 
 
-def _upsert(conn: Connection, table: t.Table, keys: list[str], values: dict[str, Any]) -> None:
+def _upsert(conn: Connection, table: Table, keys: list[str], values: dict[str, Any]) -> None:
     stmt: Any = postgresql.insert(table) if conn.dialect.name == "postgresql" else sqlite.insert(table)
     stmt = stmt.values(**values)
     stmt = stmt.on_conflict_do_update(
@@ -53,6 +54,10 @@ def _upsert(conn: Connection, table: t.Table, keys: list[str], values: dict[str,
     conn.execute(stmt)
 
 
+@overload
+def _aware(value: datetime) -> datetime: ...
+@overload
+def _aware(value: None) -> None: ...
 def _aware(value: datetime | None) -> datetime | None:
     # SQLite hands datetimes back naive; everything the hub stores is UTC.
     if value is not None and value.tzinfo is None:
@@ -331,11 +336,11 @@ class Store:
         return replayed, skipped
 
     # -- bulk writes (a batch's unit of work flushes through these) --------------------------
-    def insert_rows(self, conn: Connection, table: t.Table, rows: list[dict[str, Any]]) -> None:
+    def insert_rows(self, conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
         if rows:
             conn.execute(insert(table), rows)
 
-    def insert_ignore_rows(self, conn: Connection, table: t.Table, keys: list[str], rows: list[dict[str, Any]]) -> None:
+    def insert_ignore_rows(self, conn: Connection, table: Table, keys: list[str], rows: list[dict[str, Any]]) -> None:
         if rows:
             conn.execute(_insert_ignore(conn, table, keys), rows)
 
@@ -820,7 +825,7 @@ class Store:
             reason=reason, status="open", created_at=utcnow()))
 
     def counts(self, conn: Connection) -> dict[str, int]:
-        def n(table: t.Table, *where: Any) -> int:
+        def n(table: Table, *where: Any) -> int:
             return int(conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one())
 
         return {
