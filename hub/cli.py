@@ -18,7 +18,7 @@ from rich.table import Table
 from hub.config import HubConfig, load_config
 from hub.engine import BatchResult
 from hub.errors import ConfigError, HubError
-from hub.runtime import Hub, build_hub
+from hub.runtime import Hub, build_hub, settle_start_up_memory
 
 app = typer.Typer(help="LeadHub: capture, match, qualify, route and deliver sales leads.", no_args_is_help=True)
 leads_app = typer.Typer(help="Look at leads and why they went where they went.", no_args_is_help=True)
@@ -116,6 +116,7 @@ def run(
                 console.print(f"connector {name} -> sandbox")
             console.print(f"sandbox CRMs at {sandbox.url} (control API: {sandbox.url}/_sandbox/)")
         hub = _hub_from(cfg)
+        settle_start_up_memory()
         server = cfg.server
         listen_host, listen_port = host or server.host, server.port if port is None else port
         try:
@@ -168,6 +169,7 @@ def sync(
 ) -> None:
     """Pull, process and deliver everything pending, then exit (non-zero if anything dead-lettered)."""
     hub = _hub(config)
+    settle_start_up_memory()
     try:
         report = hub.sync_once()
         with hub.store.engine.connect() as conn:
@@ -210,6 +212,7 @@ def import_(
     from connectors.file import import_file
 
     hub = _hub(config)
+    settle_start_up_memory()
     try:
         with file.open("rb") as fh:
             total = max(sum(1 for _ in fh) - (0 if file.suffix.lower() in (".jsonl", ".ndjson") else 1), 0)

@@ -161,6 +161,8 @@ def _merge_accounts(conn: Connection, review_id: int, provisional: str, candidat
         t.match_reviews.c.status == "open", t.match_reviews.c.id != review_id,
     ).values(status="accepted", decided_at=utcnow(), decided_by=f"remembered from review {review_id}"))
     conn.execute(delete(t.accounts).where(t.accounts.c.id == provisional))
+    # Contacts and activities moved under these leads: a new version tells the engine's cache.
+    conn.execute(update(t.leads).where(t.leads.c.account_id == candidate).values(version=t.leads.c.version + 1))
     return "; ".join(done) or "nothing else to move"
 
 

@@ -196,6 +196,7 @@ outbox = Table(
     Column("delivered_at", TS),
 )
 Index("ix_outbox_due", outbox.c.status, outbox.c.destination, outbox.c.next_attempt_at)
+Index("ix_outbox_lead", outbox.c.lead_id, outbox.c.kind)
 
 dead_letters = Table(
     "dead_letters",
