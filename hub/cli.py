@@ -451,25 +451,31 @@ def leads_export(
 
 
 # -- quarantine and dead letters -------------------------------------------------------------
-@quarantine_app.command("list")
-def quarantine_list(config: ConfigOpt = None, limit: int = 100, json_out: JsonOpt = False) -> None:
-    """Open quarantine entries with the reason each was kept."""
+def _list_queue(config: Path | None, json_out: bool, read: Any, columns: dict[str, str]) -> list[dict[str, Any]]:
+    """Rows of one of the hub's queues, as JSON or as a table of ``columns`` (title -> row key)."""
     hub = _hub(config)
     try:
         with hub.store.engine.connect() as conn:
-            rows = hub.store.quarantined(conn, limit=limit)
+            rows: list[dict[str, Any]] = read(hub.store, conn)
     finally:
         hub.close()
     if json_out:
         _print_json(rows)
-        return
-    t = Table()
-    for col in ("id", "connector", "stream", "where", "reason"):
-        t.add_column(col)
+        return rows
+    table = Table(*columns)
     for r in rows:
-        t.add_row(str(r["id"]), r["connector"], r["stream"], r["source_ref"], r["reason"])
-    console.print(t)
-    if rows:
+        table.add_row(*(str(r[key]) for key in columns.values()))
+    console.print(table)
+    return rows
+
+
+@quarantine_app.command("list")
+def quarantine_list(config: ConfigOpt = None, limit: int = 100, json_out: JsonOpt = False) -> None:
+    """Open quarantine entries with the reason each was kept."""
+    rows = _list_queue(config, json_out, lambda store, conn: store.quarantined(conn, limit=limit),
+                       {"id": "id", "connector": "connector", "stream": "stream", "where": "source_ref",
+                        "reason": "reason"})
+    if rows and not json_out:
         console.print("fix the mapping or the source, then [bold]leadhub quarantine replay --all[/bold]")
 
 
@@ -506,21 +512,9 @@ def quarantine_replay(
 @dead_app.command("list")
 def dead_list(config: ConfigOpt = None, limit: int = 100, json_out: JsonOpt = False) -> None:
     """Deliveries that failed for good, with the destination's error."""
-    hub = _hub(config)
-    try:
-        with hub.store.engine.connect() as conn:
-            rows = hub.store.dead_letters(conn, limit=limit)
-    finally:
-        hub.close()
-    if json_out:
-        _print_json(rows)
-        return
-    t = Table()
-    for col in ("id", "destination", "kind", "lead", "attempts", "error"):
-        t.add_column(col)
-    for r in rows:
-        t.add_row(str(r["id"]), r["destination"], r["kind"], r["lead_id"], str(r["attempts"]), r["error"])
-    console.print(t)
+    _list_queue(config, json_out, lambda store, conn: store.dead_letters(conn, limit=limit),
+                {"id": "id", "destination": "destination", "kind": "kind", "lead": "lead_id",
+                 "attempts": "attempts", "error": "error"})
 
 
 @dead_app.command("replay")
