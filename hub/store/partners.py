@@ -24,7 +24,7 @@ from sqlalchemy import Connection, and_, case, func, insert, literal, or_, selec
 from hub.schema import new_id, utcnow
 from hub.store import tables as t
 from hub.store.partner_tables import referral_events, referrals
-from hub.store.repo import _aware
+from hub.store.sql import _aware
 
 #: Lead statuses in which sales already works the account: a new referral conflicts with them.
 SALES_STATUSES = ("qualified", "routed", "escalated", "accepted", "converted")

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any, overload
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     Connection,
@@ -30,41 +30,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from hub.decisions import AccountCandidate, MatchKey
 from hub.schema import Account, Activity, Contact, Lead, LeadStatus, SourceRecord, new_id, utcnow
 from hub.store import tables as t
+from hub.store.queues import QueueOps
+from hub.store.sql import _IDS, _aware, _chunks, _insert_ignore, _upsert
 
 
 @dataclass(frozen=True)
 class InboxRow:
     id: int
     record: SourceRecord
-
-
-def _insert_ignore(conn: Connection, table: Table, index_elements: list[str]) -> Any:
-    """``INSERT ... ON CONFLICT DO NOTHING`` in the connection's dialect."""
-    if conn.dialect.name == "postgresql":
-        return postgresql.insert(table).on_conflict_do_nothing(index_elements=index_elements)
-    return sqlite.insert(table).on_conflict_do_nothing(index_elements=index_elements)
-
-
-def _upsert(conn: Connection, table: Table, keys: list[str], values: dict[str, Any]) -> None:
-    stmt: Any = postgresql.insert(table) if conn.dialect.name == "postgresql" else sqlite.insert(table)
-    stmt = stmt.values(**values)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=keys, set_={k: stmt.excluded[k] for k in values if k not in keys}
-    )
-    conn.execute(stmt)
-
-
-@overload
-def _aware(value: datetime) -> datetime: ...
-@overload
-def _aware(value: None) -> None: ...
-def _aware(value: datetime | None) -> datetime | None:
-    # SQLite hands datetimes back naive; everything the hub stores is UTC.
-    if value is not None and value.tzinfo is None:
-        from datetime import UTC
-
-        return value.replace(tzinfo=UTC)
-    return value
 
 
 #: How many accounts one match key may bring in (see :meth:`Store.candidates`).
@@ -143,7 +116,6 @@ def rank_shared(postings: Iterable[Iterable[str]], limit: int) -> list[str]:
 
 
 # Hot-path reads, built once: building a select() costs as much as running it on SQLite.
-_IDS = "ids"
 _ACCOUNTS_BY_ID = select(t.accounts.c.id, t.accounts.c.name, t.accounts.c.domain, t.accounts.c.country,
                          t.accounts.c.parent_id, t.accounts.c.owner_id).where(
     t.accounts.c.id.in_(bindparam(_IDS, expanding=True)))
@@ -190,31 +162,12 @@ _LEAD_ACTIVITIES = (
     .order_by(t.activities.c.id)
 )
 _LEAD_SOURCES = select(t.activities.c.source).where(t.activities.c.lead_id == bindparam("lead_id")).distinct()
-# No index on outbox.lead_id yet: a scan, so it is asked once per batch for all its leads.
-_DESTINATIONS = select(t.outbox.c.lead_id, t.outbox.c.destination).where(
-    t.outbox.c.kind == "lead", t.outbox.c.lead_id.in_(bindparam(_IDS, expanding=True))).distinct()
-_WAITING = select(t.outbox.c.destination, t.outbox.c.lead_id).where(
-    t.outbox.c.status == "pending", t.outbox.c.kind == "lead", t.outbox.c.next_attempt_at <= bindparam("now"),
-    t.outbox.c.lead_id.in_(bindparam(_IDS, expanding=True)))
-#: How many ids one ``IN (...)`` carries (well under every driver's parameter limit).
-_CHUNK = 500
-
-
-def _chunks(ids: Iterable[str]) -> Iterable[list[str]]:
-    unique = list(dict.fromkeys(ids))
-    for start in range(0, len(unique), _CHUNK):
-        yield unique[start:start + _CHUNK]
-
-
-class Store:
+class Store(QueueOps):
     """Row-level operations. Hold one per process; pass the transaction's connection in."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.is_postgres = engine.dialect.name == "postgresql"
-
-    def _locked(self, stmt: Any) -> Any:
-        return stmt.with_for_update(skip_locked=True) if self.is_postgres else stmt
 
     # -- inbox -------------------------------------------------------------------------------
     def add_records(self, conn: Connection, records: Sequence[SourceRecord]) -> int:
@@ -282,58 +235,6 @@ class Store:
 
     def pending_count(self, conn: Connection) -> int:
         return int(conn.execute(select(func.count()).select_from(t.inbox).where(t.inbox.c.status == "pending")).scalar_one())
-
-    # -- quarantine --------------------------------------------------------------------------
-    def quarantine(
-        self,
-        conn: Connection,
-        *,
-        connector: str,
-        stream: str,
-        raw: Any,
-        reason: str,
-        field: str | None = None,
-        source_ref: str = "",
-        inbox_id: int | None = None,
-    ) -> int:
-        result = conn.execute(
-            insert(t.quarantine).values(
-                inbox_id=inbox_id,
-                connector=connector,
-                stream=stream,
-                source_ref=source_ref,
-                raw=raw,
-                reason=reason,
-                field=field,
-                created_at=utcnow(),
-                status="open",
-            )
-        )
-        return int(result.inserted_primary_key[0])  # type: ignore[index]
-
-    def quarantined(self, conn: Connection, status: str = "open", limit: int = 100) -> list[dict[str, Any]]:
-        stmt = select(t.quarantine).where(t.quarantine.c.status == status).order_by(t.quarantine.c.id).limit(limit)
-        return [dict(r) for r in conn.execute(stmt).mappings()]
-
-    def replay_quarantine(self, conn: Connection, ids: list[int] | None = None) -> tuple[int, list[int]]:
-        """Put quarantined records back in the inbox to be processed again.
-
-        :returns: how many were replayed, and the ids that cannot be (input that never became a
-            record, e.g. a CSV row with the wrong number of columns: fix the file and import it).
-        """
-        stmt = select(t.quarantine).where(t.quarantine.c.status == "open")
-        if ids is not None:
-            stmt = stmt.where(t.quarantine.c.id.in_(ids))
-        replayed, skipped = 0, []
-        now = utcnow()
-        for row in conn.execute(stmt).mappings().all():
-            if row["inbox_id"] is None:
-                skipped.append(row["id"])
-                continue
-            conn.execute(update(t.inbox).where(t.inbox.c.id == row["inbox_id"]).values(status="pending", lead_id=None))
-            conn.execute(update(t.quarantine).where(t.quarantine.c.id == row["id"]).values(status="replayed", resolved_at=now))
-            replayed += 1
-        return replayed, skipped
 
     # -- bulk writes (a batch's unit of work flushes through these) --------------------------
     def insert_rows(self, conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
@@ -674,139 +575,6 @@ class Store:
             )
         ).first()
         return row[0] if row else None
-
-    # -- cursors -----------------------------------------------------------------------------
-    def get_cursor(self, conn: Connection, connector: str, stream: str) -> dict[str, Any] | None:
-        row = conn.execute(
-            select(t.cursors.c.value).where(t.cursors.c.connector == connector, t.cursors.c.stream == stream)
-        ).first()
-        return dict(row[0]) if row else None
-
-    def set_cursor(self, conn: Connection, connector: str, stream: str, value: dict[str, Any]) -> None:
-        _upsert(conn, t.cursors, ["connector", "stream"],
-                {"connector": connector, "stream": stream, "value": value, "updated_at": utcnow()})
-
-    def all_cursors(self, conn: Connection) -> list[dict[str, Any]]:
-        return [dict(r) for r in conn.execute(select(t.cursors).order_by(t.cursors.c.connector)).mappings()]
-
-    # -- outbox ------------------------------------------------------------------------------
-    def enqueue(self, conn: Connection, destination: str, kind: str, lead_id: str, payload: dict[str, Any] | None = None) -> None:
-        """Queue a delivery unless the same one is already waiting (coalesces repeated updates)."""
-        if kind == "lead":
-            waiting = conn.execute(
-                select(t.outbox.c.id).where(
-                    t.outbox.c.destination == destination, t.outbox.c.kind == kind,
-                    t.outbox.c.lead_id == lead_id, t.outbox.c.status == "pending",
-                ).limit(1)
-            ).first()
-            if waiting:
-                return
-        now = utcnow()
-        conn.execute(
-            insert(t.outbox).values(
-                destination=destination, kind=kind, lead_id=lead_id, payload=payload or {},
-                status="pending", attempts=0, next_attempt_at=now, created_at=now,
-            )
-        )
-
-    def claim_due(self, conn: Connection, destination: str, kind: str, limit: int, now: datetime, lease: timedelta) -> list[dict[str, Any]]:
-        """Due outbox rows, leased for ``lease`` (a crash mid-delivery makes them due again)."""
-        stmt = self._locked(
-            select(t.outbox)
-            .where(
-                t.outbox.c.status == "pending", t.outbox.c.destination == destination,
-                t.outbox.c.kind == kind, t.outbox.c.next_attempt_at <= now,
-            )
-            .order_by(t.outbox.c.next_attempt_at, t.outbox.c.id)
-            .limit(limit)
-        )
-        rows = [dict(r) for r in conn.execute(stmt).mappings()]
-        if rows:
-            conn.execute(
-                update(t.outbox).where(t.outbox.c.id.in_([r["id"] for r in rows])).values(next_attempt_at=now + lease)
-            )
-        return rows
-
-    def delivered(self, conn: Connection, outbox_ids: list[int]) -> None:
-        if outbox_ids:
-            conn.execute(
-                update(t.outbox).where(t.outbox.c.id.in_(outbox_ids)).values(status="done", delivered_at=utcnow(), last_error=None)
-            )
-
-    def retry_later(self, conn: Connection, outbox_id: int, attempts: int, when: datetime, error: str) -> None:
-        conn.execute(
-            update(t.outbox).where(t.outbox.c.id == outbox_id).values(attempts=attempts, next_attempt_at=when, last_error=error)
-        )
-
-    def dead_letter(self, conn: Connection, row: dict[str, Any], attempts: int, error: str) -> None:
-        conn.execute(update(t.outbox).where(t.outbox.c.id == row["id"]).values(status="dead", attempts=attempts, last_error=error))
-        conn.execute(
-            insert(t.dead_letters).values(
-                outbox_id=row["id"], destination=row["destination"], kind=row["kind"], lead_id=row["lead_id"],
-                error=error, attempts=attempts, created_at=utcnow(), status="open",
-            )
-        )
-
-    def dead_letters(self, conn: Connection, status: str = "open", limit: int = 100) -> list[dict[str, Any]]:
-        stmt = select(t.dead_letters).where(t.dead_letters.c.status == status).order_by(t.dead_letters.c.id).limit(limit)
-        return [dict(r) for r in conn.execute(stmt).mappings()]
-
-    def replay_dead_letters(self, conn: Connection, ids: list[int] | None = None) -> int:
-        """Put dead-lettered deliveries back in the outbox; ``None`` replays all open ones."""
-        stmt = select(t.dead_letters).where(t.dead_letters.c.status == "open")
-        if ids is not None:
-            stmt = stmt.where(t.dead_letters.c.id.in_(ids))
-        rows = list(conn.execute(stmt).mappings())
-        now = utcnow()
-        for r in rows:
-            conn.execute(update(t.outbox).where(t.outbox.c.id == r["outbox_id"]).values(
-                status="pending", attempts=0, next_attempt_at=now, last_error=None))
-            conn.execute(update(t.dead_letters).where(t.dead_letters.c.id == r["id"]).values(status="replayed", replayed_at=now))
-        return len(rows)
-
-    def outbox_counts(self, conn: Connection) -> dict[tuple[str, str], int]:
-        stmt = select(t.outbox.c.destination, t.outbox.c.status, func.count()).group_by(t.outbox.c.destination, t.outbox.c.status)
-        return {(d, s): n for d, s, n in conn.execute(stmt)}
-
-    def lead_destinations(self, conn: Connection, lead_id: str) -> list[str]:
-        return sorted(self.destinations_of(conn, [lead_id]).get(lead_id, ()))
-
-    def waiting_deliveries(self, conn: Connection, lead_ids: Iterable[str], now: datetime) -> set[tuple[str, str]]:
-        """``(destination, lead_id)`` of lead deliveries due and not claimed by a deliverer yet.
-
-        Locked for this transaction on PostgreSQL (rows a deliverer holds are skipped): a change
-        coalesced into one of them is sent with it, since no deliverer can read the lead before
-        this transaction commits.
-        """
-        out: set[tuple[str, str]] = set()
-        stmt = self._locked(_WAITING)
-        for chunk in _chunks(lead_ids):
-            out.update((d, lead) for d, lead in conn.execute(stmt, {"now": now, _IDS: chunk}))
-        return out
-
-    def destinations_of(self, conn: Connection, lead_ids: Iterable[str]) -> dict[str, set[str]]:
-        """Where each of these leads was ever queued for delivery (``kind = lead``)."""
-        out: dict[str, set[str]] = {}
-        for chunk in _chunks(lead_ids):
-            for lead_id, destination in conn.execute(_DESTINATIONS, {_IDS: chunk}):
-                out.setdefault(lead_id, set()).add(destination)
-        return out
-
-    # -- audit and outcomes ------------------------------------------------------------------
-    def audit(self, conn: Connection, entries: list[dict[str, Any]]) -> None:
-        if entries:
-            now = utcnow()
-            conn.execute(insert(t.audit), [{"at": now, "actor": "hub", "details": {}, **e} for e in entries])
-
-    def audit_trail(self, conn: Connection, lead_id: str) -> list[dict[str, Any]]:
-        stmt = select(t.audit).where(t.audit.c.lead_id == lead_id).order_by(t.audit.c.id)
-        return [dict(r) for r in conn.execute(stmt).mappings()]
-
-    def add_outcome(self, conn: Connection, lead_id: str, status: str, reason: str, amount: float | None, at: datetime, reported_by: str) -> None:
-        conn.execute(insert(t.outcomes).values(lead_id=lead_id, status=status, reason=reason, amount=amount, at=at, reported_by=reported_by))
-
-    def outcomes_of(self, conn: Connection, lead_id: str) -> list[dict[str, Any]]:
-        return [dict(r) for r in conn.execute(select(t.outcomes).where(t.outcomes.c.lead_id == lead_id).order_by(t.outcomes.c.id)).mappings()]
 
     # -- counters and reviews ----------------------------------------------------------------
     def rotate(self, conn: Connection, name: str, n: int) -> int:

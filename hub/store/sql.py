@@ -1,0 +1,52 @@
+"""SQL helpers shared by the store's modules: one code path for SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any, overload
+
+from sqlalchemy import Connection, Table
+from sqlalchemy.dialects import postgresql, sqlite
+
+#: The name of the expanding ``IN (...)`` parameter of the bulk reads.
+_IDS = "ids"
+
+
+def _insert_ignore(conn: Connection, table: Table, index_elements: list[str]) -> Any:
+    """``INSERT ... ON CONFLICT DO NOTHING`` in the connection's dialect."""
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing(index_elements=index_elements)
+    return sqlite.insert(table).on_conflict_do_nothing(index_elements=index_elements)
+
+
+def _upsert(conn: Connection, table: Table, keys: list[str], values: dict[str, Any]) -> None:
+    stmt: Any = postgresql.insert(table) if conn.dialect.name == "postgresql" else sqlite.insert(table)
+    stmt = stmt.values(**values)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=keys, set_={k: stmt.excluded[k] for k in values if k not in keys}
+    )
+    conn.execute(stmt)
+
+
+@overload
+def _aware(value: datetime) -> datetime: ...
+@overload
+def _aware(value: None) -> None: ...
+def _aware(value: datetime | None) -> datetime | None:
+    # SQLite hands datetimes back naive; everything the hub stores is UTC.
+    if value is not None and value.tzinfo is None:
+        from datetime import UTC
+
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+#: How many ids one ``IN (...)`` carries (well under every driver's parameter limit).
+_CHUNK = 500
+
+
+def _chunks(ids: Iterable[str]) -> Iterable[list[str]]:
+    unique = list(dict.fromkeys(ids))
+    for start in range(0, len(unique), _CHUNK):
+        yield unique[start:start + _CHUNK]
