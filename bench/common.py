@@ -1,6 +1,10 @@
-"""What the backfill benchmarks share: routed leads as the deliverer hands them to a connector."""
+"""What the benchmarks share: routed leads as the deliverer hands them over, and writing results."""
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
 
 from hub.connector import DeliveryItem
 from hub.decisions import Owner
@@ -17,3 +21,15 @@ def make_items(count: int, owner: Owner, start: int = 0) -> list[DeliveryItem]:
                                       title="CTO", phone="+14155550100")])
         items.append(DeliveryItem(key=i + 1, lead=lead, account=account, owner=owner))
     return items
+
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def write_results(name: str, result: dict[str, Any]) -> Path:
+    """Write ``bench/results/<name>.json`` and say so."""
+    out = RESULTS / f"{name}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {out}")
+    return out

@@ -15,7 +15,6 @@ Prints the figures and writes ``bench/results/hubspot.json``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
@@ -28,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # library, and put the repository on it.
 sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"] + [str(ROOT / "bench")]
 
-from common import make_items  # noqa: E402 - bench/common.py
+from common import make_items, write_results  # noqa: E402 - bench/common.py
 
 from connectors.hubspot import HubSpotConnector, HubSpotSettings
 from hub.connector import DeliveryItem
@@ -125,10 +124,7 @@ def main() -> None:
               f"{r['seconds_at_professional_limit']} s at 190 calls/10 s), {r['failed']} failed")
     print(f"target <= 3 calls per 100 leads: default {'met' if result['target_met']['default'] else 'NOT met'}, "
           f"lookup off {'met' if result['target_met']['lookup_off'] else 'NOT met'}")
-    out = ROOT / "bench" / "results" / "hubspot.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    print(f"wrote {out.relative_to(ROOT)}")
+    write_results("hubspot", result)
 
 
 if __name__ == "__main__":

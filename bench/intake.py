@@ -32,6 +32,7 @@ sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != 
 
 import httpx  # noqa: E402
 import uvicorn  # noqa: E402
+from common import write_results  # noqa: E402 - bench/common.py
 from sqlalchemy import select  # noqa: E402
 
 from hub.config import HubConfig  # noqa: E402
@@ -181,10 +182,7 @@ def main() -> None:
     args = parser.parse_args()
     result = run(args.rate, args.seconds, args.burst_seconds)
     print(json.dumps(result, indent=2))
-    out = ROOT / "bench" / "results" / "intake.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {out}")
+    write_results("intake", result)
 
 
 if __name__ == "__main__":

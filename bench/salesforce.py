@@ -11,7 +11,6 @@ the sandbox's counters. Prints the figures and writes ``bench/results/salesforce
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import sys
 import time
@@ -23,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # hubspot-api-client package: the project root goes first and bench/ last.
 sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"] + [str(ROOT / "bench")]
 
-from common import make_items  # noqa: E402 - bench/common.py
+from common import make_items, write_results  # noqa: E402 - bench/common.py
 from simple_salesforce.format import format_external_id
 
 from connectors.salesforce import SalesforceConnector, SalesforceSettings
@@ -101,10 +100,7 @@ def main() -> None:
     print(f"naive    : {n['leads']} leads in {n['seconds']} s = {n['leads_per_second']} leads/s, "
           f"{n['api_calls']} API calls (1 per lead; {args.leads} for the full backfill)")
     print(f"target <= 1 call per 150 leads: {'met' if result['target_met'] else 'NOT met'}")
-    out = ROOT / "bench" / "results" / "salesforce.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    print(f"wrote {out.relative_to(ROOT)}")
+    write_results("salesforce", result)
 
 
 if __name__ == "__main__":
