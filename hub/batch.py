@@ -28,6 +28,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from hub.contacts import ContactCache
 from hub.decisions import AccountCandidate, MatchKey
 from hub.schema import Account, Activity, Contact, Lead, utcnow
 from hub.store import Store
@@ -37,8 +38,8 @@ from hub.store.repo import rank_shared
 _MISSING = object()
 
 #: Tables whose buffered rows are plain inserts, in the order they are flushed.
-INSERT_ORDER = ("accounts", "contacts", "lead_contacts", "activities", "audit", "outbox", "outcomes",
-                "match_reviews", "quarantine")
+INSERT_ORDER = ("accounts", "contacts", "contact_duplicates", "lead_contacts", "activities", "audit", "outbox",
+                "outcomes", "match_reviews", "quarantine")
 
 
 @contextmanager
@@ -61,7 +62,7 @@ def paused_gc() -> Iterator[None]:
 
 
 Fingerprint = tuple[int, int, int]  # a lead's version, number of activities, number of contacts
-_History = tuple[list[Contact], list[Activity], set[str]]  # contacts, activities, contacts' e-mails
+_History = tuple[list[Contact], list[Activity], set[str]]  # contacts, activities, contacts' match keys
 
 
 class LeadHistories:
@@ -100,7 +101,7 @@ class LeadHistories:
             return list(kept[1]), list(kept[2]), set(kept[3])
 
     def put(self, lead_id: str, fingerprint: Fingerprint, contacts: list[Contact], activities: list[Activity],
-            emails: set[str] | None = None) -> None:
+            keys: set[str]) -> None:
         size = len(contacts) + len(activities)
         with self._lock:
             self._drop(lead_id)
@@ -113,9 +114,7 @@ class LeadHistories:
                 self._drop(oldest)
             if self._size + size > self.max_items:
                 return
-            if emails is None:
-                emails = {str(c.email) for c in contacts if c.email}
-            self._kept[lead_id] = (fingerprint, tuple(contacts), tuple(activities), frozenset(emails))
+            self._kept[lead_id] = (fingerprint, tuple(contacts), tuple(activities), frozenset(keys))
             self._size += size
             self._used[lead_id] = self._batch
 
@@ -129,7 +128,8 @@ class LeadHistories:
 class BatchWork:
     """Caches and buffers for one batch on one connection."""
 
-    def __init__(self, store: Store, conn: Connection, histories: LeadHistories | None = None) -> None:
+    def __init__(self, store: Store, conn: Connection, histories: LeadHistories | None = None,
+                 contact_key: Callable[[Contact], str | None] | None = None) -> None:
         self.store = store
         self.conn = conn
         self.histories = histories
@@ -148,7 +148,6 @@ class BatchWork:
         self.accounts: dict[str, Account] = {}
         self.new_accounts: set[str] = set()
         self.open_leads: dict[tuple[str, str], str | None] = {}
-        self.contacts: dict[tuple[str, str], str | None] = {}
         self.new_keys: dict[tuple[str, str], set[str]] = defaultdict(set)
         self.keys_of: dict[str, list[MatchKey]] = defaultdict(list)  # new keys by account
         self.queued: set[tuple[str, str, str]] = set()  # (destination, kind, lead) already waiting
@@ -160,15 +159,14 @@ class BatchWork:
         self._stored_destinations: dict[str, set[str]] = {}
         self._stored_sources: dict[str, set[str]] = {}
         self._open_read: set[str] = set()  # accounts whose open leads were all read
-        self._emails_read: set[str] = set()  # e-mails whose stored contacts were all read
         #: (destination, lead) deliveries waiting in the store, held for this transaction.
         self._waiting: set[tuple[str, str]] = set()
-        #: E-mails of each lead's contacts, so a merge asks "already a contact?" in O(1).
-        self._lead_emails: dict[str, set[str]] = {}
         self._postings: dict[MatchKey, list[str]] = {}  # store postings of each key looked up
         self._candidates: dict[str, AccountCandidate | None] = {}  # stored candidate rows by id
         self._undo: list[Callable[[], None]] = []
         self._marks: dict[str, int] = {}
+        #: Contacts: by match key, candidate duplicates, each lead's people (hub/contacts.py).
+        self.people = ContactCache(self, contact_key)
 
     # -- record scope ------------------------------------------------------------------------
     def begin_record(self) -> None:
@@ -300,7 +298,7 @@ class BatchWork:
                     kept = self.histories.get(lead_id, fingerprint)
                     if kept is not None:
                         known[lead_id] = kept[0], kept[1]
-                        self._lead_emails[lead_id] = kept[2]
+                        self.people.lead_keys[lead_id] = kept[2]
             self._loaded.update(self.store.leads_by_ids(self.conn, wanted, known=known))
             found = self.store.destinations_of(self.conn, wanted)
             for lead_id in wanted:
@@ -336,43 +334,7 @@ class BatchWork:
         elif self.open_leads.get(key) == lead.id:
             self._set(self.open_leads, key, None)
 
-    def lead_has_email(self, lead: Lead, email: str) -> bool:
-        """Whether one of ``lead``'s contacts has ``email`` (the batch's latest state of it)."""
-        emails = self._lead_emails.get(lead.id)
-        if emails is None:
-            emails = self._lead_emails[lead.id] = {str(c.email) for c in lead.contacts if c.email}
-        return email in emails
-
-    def add_lead_email(self, lead_id: str, email: str) -> None:
-        emails = self._lead_emails.get(lead_id)
-        if emails is not None:
-            self._add(emails, email)
-
-    # -- contacts ----------------------------------------------------------------------------
-    def prefetch_contacts(self, emails: set[str]) -> None:
-        """Read every stored contact with one of these e-mails, whatever its account."""
-        wanted = [e for e in emails if e and e not in self._emails_read]
-        if not wanted:
-            return
-        for key, contact_id in self.store.contacts_by_emails(self.conn, wanted).items():
-            self.contacts.setdefault(key, contact_id)
-        self._emails_read.update(wanted)
-
-    def find_contact(self, account_id: str, email: str | None) -> str | None:
-        if not email:
-            return None
-        key = (account_id, email)
-        if key not in self.contacts:
-            if account_id in self.new_accounts or email in self._emails_read:
-                return None
-            self.contacts[key] = self.store.find_contact(self.conn, account_id, email)
-        return self.contacts[key]
-
-    def add_contact(self, account_id: str, contact_id: str, values: dict[str, Any]) -> None:
-        self.inserts["contacts"].append({"id": contact_id, "account_id": account_id, "created_at": utcnow(), **values})
-        if values.get("email"):
-            self._set(self.contacts, (account_id, values["email"]), contact_id)
-
+    # -- contacts (finding and creating them: self.people) ----------------------------------
     def link_contact(self, lead_id: str, contact_id: str, position: int) -> None:
         self.inserts["lead_contacts"].append({"lead_id": lead_id, "contact_id": contact_id, "position": position})
 
@@ -473,8 +435,11 @@ class BatchWork:
                 version = self._versions[lead_id] + (1 if lead_id in self.leads else 0)
             else:
                 continue
+            keys = self.people.lead_keys.get(lead_id)
+            if keys is None:
+                keys = {k for k in map(self.people.key_of, lead.contacts) if k}
             self.histories.put(lead_id, (version, len(lead.activities), len(lead.contacts)), lead.contacts,
-                               lead.activities, self._lead_emails.get(lead_id))
+                               lead.activities, keys)
 
     # -- flush -------------------------------------------------------------------------------
     def flush(self) -> None:

@@ -336,17 +336,22 @@ def lead_details(hub: Hub, lead_id: str) -> dict[str, Any] | None:
         # Activity ids name what `leads split` moves.
         ids = [r[0] for r in conn.execute(select(t.activities.c.id).where(t.activities.c.lead_id == lead_id)
                                           .order_by(t.activities.c.id))]
+        from hub.contact_review import duplicates_of
+
+        people = [r[0] for r in conn.execute(select(t.lead_contacts.c.contact_id)
+                                             .where(t.lead_contacts.c.lead_id == lead_id))]
+        duplicates = duplicates_of(conn, people)
     data: dict[str, Any] = {"lead": lead.model_dump(mode="json"),
                             "account": account.model_dump(mode="json") if account else None,
-            "audit": trail, "outcomes": outcomes}
+                            "audit": trail, "outcomes": outcomes, "duplicates": duplicates}
     for activity, activity_id in zip(data["lead"]["activities"], ids, strict=False):
         activity["id"] = activity_id
     return data
 
 
 #: Audit actions that explain a lead, in the order a person asks about them.
-WHY_ACTIONS = (("match", "account"), ("merge", "merged"), ("score", "score"), ("status", "status"),
-               ("route", "owner"))
+WHY_ACTIONS = (("match", "account"), ("merge", "merged"), ("recycle", "recycled"), ("score", "score"),
+               ("status", "status"), ("route", "owner"))
 
 
 def explain(audit: list[dict[str, Any]]) -> dict[str, str]:
@@ -381,6 +386,10 @@ def leads_show(lead_id: str, config: ConfigOpt = None, json_out: JsonOpt = False
         console.print(f"  contact: {name or '-'} <{c.get('email') or '-'}>")
     for a in lead["activities"]:
         console.print(f"  activity {a.get('id', '?')}: {a['kind']} via {a['source']} at {str(a['at'])[:19]}")
+    for d in data["duplicates"]:
+        console.print(f"  candidate duplicate: {d['contact']['name']} ({d['contact']['id']}) may be "
+                      f"{d['other']['name']} ({d['other']['id']}): {d['reason']} (confidence {d['confidence']:.2f}); "
+                      f"`leadhub contacts merge {d['other']['id']} {d['contact']['id']}` or `... keep-apart`", markup=False)
     console.print("[bold]why[/bold]")
     if not data["why"]:
         console.print("  no decision recorded yet (the lead's records may still be pending)")
@@ -586,6 +595,7 @@ def check(config: ConfigOpt = None, json_out: JsonOpt = False) -> None:
 def _mount_subcommands() -> None:
     from connectors.partner.cli import partners_app, referrals_app
     from connectors.webform.cli import forms_app
+    from hub.cli_contacts import contacts_app
     from hub.cli_matches import matches_app
     from hub.sandbox.cli import app as sandbox_app
 
@@ -594,6 +604,7 @@ def _mount_subcommands() -> None:
     app.add_typer(referrals_app, name="referrals", help="Partner referrals; approve or reject channel conflicts.")
     app.add_typer(forms_app, name="forms", help="Web forms declared in hub.toml, and their embed snippets.")
     app.add_typer(matches_app, name="matches", help="Uncertain account matches waiting for a person.")
+    app.add_typer(contacts_app, name="contacts", help="Contacts that may be one person: merge, keep apart, undo.")
 
 
 _mount_subcommands()

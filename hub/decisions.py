@@ -61,6 +61,37 @@ class AccountMatch:
 
 
 @dataclass(frozen=True)
+class ContactRecord:
+    """A contact as contact de-duplication compares it (``hub_contact_duplicate``)."""
+
+    id: str
+    account_id: str
+    email: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    phone: str | None = None  # E.164
+
+    @property
+    def display(self) -> str:
+        """"Ann Lee <ann@acme.com>" (what a person reading the audit recognises)."""
+        name = " ".join(p for p in (self.first_name, self.last_name) if p) or "(no name)"
+        return f"{name} <{self.email}>" if self.email else name
+
+
+@dataclass(frozen=True)
+class DuplicateScore:
+    """How sure a plugin is that two contacts are one person, and why.
+
+    ``is_candidate``: sure enough that a person should look at the pair (the engine records it
+    as a candidate duplicate; it never merges on its own).
+    """
+
+    confidence: float
+    reason: str
+    is_candidate: bool
+
+
+@dataclass(frozen=True)
 class ScorePart:
     """One plugin's contribution to a lead's score; the engine sums all parts."""
 

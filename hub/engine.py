@@ -33,6 +33,7 @@ from sqlalchemy import Connection
 
 from hub.batch import BatchWork, LeadHistories, paused_gc
 from hub.connector import Capability, Connector
+from hub.contacts import name_key, phone_key, place_contact
 from hub.decisions import (
     AccountCandidate,
     AccountMatch,
@@ -54,9 +55,9 @@ from hub.schema import (
     Inquiry,
     Lead,
     LeadStatus,
+    RECYCLED,
     Outcome,
     OutcomeReport,
-    new_id,
     path_to,
     utcnow,
 )
@@ -127,6 +128,8 @@ class PipelineSettingsView:
     routing: dict[str, Any]
     sla_minutes: float
     extra_destinations: tuple[str, ...]
+    #: A recycled lead absorbs new activity only this many days after it was recycled.
+    recycle_window_days: float = 90
 
 
 class Engine:
@@ -188,7 +191,7 @@ class Engine:
             rows = self.store.claim_pending(conn, limit)
             if not rows:
                 return result
-            work = BatchWork(self.store, conn, None if one_by_one else self._histories)
+            work = BatchWork(self.store, conn, None if one_by_one else self._histories, self.plugins.contact_key)
             if one_by_one:
                 savepoint = conn.begin_nested()
                 try:
@@ -197,7 +200,7 @@ class Engine:
                     savepoint.commit()
                 except Exception as exc:  # noqa: BLE001 - this one record cannot be stored
                     savepoint.rollback()
-                    work = BatchWork(self.store, conn)
+                    work = BatchWork(self.store, conn, contact_key=self.plugins.contact_key)
                     events = _Events()
                     result = BatchResult(processed=1)
                     self._quarantine(work, rows[0], exc, events, result)
@@ -259,8 +262,7 @@ class Engine:
         matched = {p.account for p in inquiries if isinstance(p.account, str)}
         work.prefetch_accounts(matched)
         work.prefetch_leads(matched)
-        work.prefetch_contacts({str(p.normalized.contact.email) for p in inquiries
-                                if isinstance(p.normalized, Inquiry) and p.normalized.contact.email})
+        self._prefetch_people(work, inquiries)
         for plan in plans:
             if isinstance(plan.normalized, Inquiry):
                 done = self._guarded(work, plan.row, events, result, lambda plan=plan: self._process_inquiry(
@@ -273,6 +275,27 @@ class Engine:
                 self._guarded(work, plan.row, events, result,
                               lambda plan=plan: self._process_outcome(work, plan.row.record, plan.normalized,
                                                                       events, result))
+
+    def _prefetch_people(self, work: BatchWork, plans: list[_Plan]) -> None:
+        """Read the batch's contacts by match key, then the candidate duplicates of the contacts
+        that will be new, in a few queries (what ``place_contact`` would read one by one)."""
+        people = work.people
+        keyed = []
+        for plan in plans:
+            assert isinstance(plan.normalized, Inquiry) and plan.account is not None
+            account_id = plan.account if isinstance(plan.account, str) else plan.account.id
+            keyed.append((account_id, plan.normalized.contact, self.plugins.contact_key(plan.normalized.contact)))
+        people.prefetch(key for _, _, key in keyed if key)
+        names: set[tuple[str, str]] = set()
+        phones: set[str] = set()
+        for account_id, contact, key in keyed:
+            if people.find(account_id, key) is None:
+                name, phone = name_key(contact.first_name, contact.last_name), phone_key(contact.phone)
+                if name:
+                    names.add((account_id, name))
+                if phone:
+                    phones.add(phone)
+        people.prefetch_candidates(names, phones)
 
     def _plan(self, work: BatchWork, row: InboxRow, lookup: _Lookup) -> _Plan:
         normalized = self._normalize(row.record)
@@ -416,6 +439,9 @@ class Engine:
 
         lead_id = work.open_lead_id(account.id, inquiry.product_line)
         lead = work.lead(lead_id) if lead_id else None
+        recycled = lead if lead is not None and self._past_window(lead, inquiry.activity.at) else None
+        if recycled is not None:
+            lead = None  # recycled too long ago: this activity is a new need
         created = lead is None
         if lead is None:
             lead = Lead(account_id=account.id, product_line=inquiry.product_line, source_connector=rec.connector,
@@ -433,19 +459,12 @@ class Engine:
         if not created:
             entry("merge", f"joined the open {lead.product_line} lead of this account (now "
                            f"{len(lead.activities) + 1} activities); owner stays {lead.owner_id or 'unassigned'}")
+        if recycled is not None:
+            self._audit_recycled(work, recycled, lead, inquiry.activity.at, entry)
 
-        # Contact: one per person per account.
-        contact = inquiry.contact
-        email = str(contact.email) if contact.email else None
-        contact_id = work.find_contact(account.id, email)
-        if contact_id is None and (email or contact.last_name or contact.first_name or contact.phone):
-            contact_id = new_id("ct")
-            work.add_contact(account.id, contact_id, contact.model_dump(mode="json"))
-        if contact_id is not None and not (email and work.lead_has_email(lead, email)):
-            lead.contacts.append(contact)
-            if email:
-                work.add_lead_email(lead.id, email)
-            work.link_contact(lead.id, contact_id, len(lead.contacts) - 1)
+        # Contact: one per person (match key) per account; a new one may be a candidate duplicate.
+        contact_id = place_contact(work, self.plugins, account.id, lead, inquiry.contact,
+                                   self.plugins.contact_key(inquiry.contact), entry)
         # The activity's source is the connector instance: outcomes flow back to it.
         activity = inquiry.activity.model_copy(update={"source": rec.connector})
         lead.activities.append(activity)
@@ -478,6 +497,21 @@ class Engine:
         if inquiry.source_ref:
             work.set_xref("lead", rec.connector, inquiry.source_ref, lead.id, rec.version or None)
         return "done", lead.id
+
+    def _past_window(self, lead: Lead, at: datetime) -> bool:
+        """Whether ``lead`` was recycled more than the recycle window before ``at``."""
+        return (lead.status in RECYCLED and lead.recycled_at is not None
+                and at - lead.recycled_at > timedelta(days=self.settings.recycle_window_days))
+
+    def _audit_recycled(self, work: BatchWork, old: Lead, new: Lead, at: datetime, entry: _Audit) -> None:
+        assert old.recycled_at is not None
+        days, window = (at - old.recycled_at).days, f"{self.settings.recycle_window_days:g}"
+        entry("recycle", f"opened a new lead: the {old.product_line} lead {old.id} of this account was recycled "
+                         f"({old.status}) on {old.recycled_at:%Y-%m-%d}, {days} days before this activity, "
+                         f"past the {window}-day recycle window (pipeline.recycle_window_days)", previous_lead=old.id)
+        _Audit(work, old.id, old.account_id)(
+            "recycle", f"new activity {days} days after this lead was recycled opened lead {new.id} instead "
+                       f"(recycle window {window} days)", next_lead=new.id)
 
     def _route(self, work: BatchWork, lead: Lead, account: Account, entry: _Audit) -> RouteDecision | None:
         parent = work.account(account.parent_id) if account.parent_id else None
@@ -536,7 +570,7 @@ class Engine:
             return False
         entry = _Audit(work, lead.id, lead.account_id, actor=actor or outcome.reported_by or "hub")
         for step in steps:
-            before = lead.move_to(step)
+            before = lead.move_to(step, at=outcome.at)
             why = f" ({outcome.reason})" if outcome.reason else ""
             amount = (f", amount {outcome.amount:,.2f}"
                       if outcome.amount is not None and step in (LeadStatus.WON, LeadStatus.LOST) else "")
@@ -590,7 +624,7 @@ class Engine:
                 if action.kind == SlaActionKind.CLAW_BACK:
                     if lead.status == LeadStatus.ROUTED:
                         lead.move_to(LeadStatus.ESCALATED)
-                    lead.move_to(LeadStatus.NURTURE)
+                    lead.move_to(LeadStatus.NURTURE, at=now)
                     lead.owner_id = None
                     entry("sla", f"clawed back to nurture: {action.reason}", sla_action=str(action.kind))
                 else:

@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from hub.decisions import (
         AccountLookup,
         AccountMatch,
+        ContactRecord,
+        DuplicateScore,
         Owner,
         RouteDecision,
         RoutingContext,
@@ -38,7 +40,7 @@ if TYPE_CHECKING:
         SlaAction,
     )
     from hub.mapping import MappingSet
-    from hub.schema import Account, Inquiry, Lead, Normalized, Outcome, SourceRecord
+    from hub.schema import Account, Contact, Inquiry, Lead, Normalized, Outcome, SourceRecord
 
 PROJECT = "hub"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -110,6 +112,43 @@ def hub_match_account(inquiry: Inquiry, lookup: AccountLookup) -> AccountMatch |
     :param lookup: indexed access to existing accounts (never a scan of all of them).
     :returns: an :class:`~hub.decisions.AccountMatch` (matched, new, or uncertain with a reason),
         or ``None`` to let another plugin decide.
+    """
+
+
+@hookspec(firstresult=True)
+def hub_contact_key(contact: Contact) -> str | None:
+    """The key under which two contacts are the same person.
+
+    Stops at first non-None result. Within an account, an inquiry's contact joins the stored
+    contact with the same key instead of creating another one, and a lead counts a person once
+    per key. The built-in implementation returns the canonical e-mail (case; dots and
+    ``+tags`` for Gmail, ``+tags`` for Outlook/iCloud/Fastmail/Proton), so
+    ``John.Smith+news@GoogleMail.com`` and ``johnsmith@gmail.com`` are one contact. Stored keys
+    are recomputed with ``leadhub contacts rekey`` after a plugin changes the policy.
+
+    :param contact: the inquiry's :class:`~hub.schema.Contact` (or a stored one, when rekeying).
+    :returns: the key (at most 320 characters), or ``None`` to let another plugin decide. When no
+        plugin returns a key, the hub uses the lower-cased e-mail; a contact without one has no
+        key: it is never joined by key, only compared as a candidate duplicate
+        (``hub_contact_duplicate``).
+    """
+
+
+@hookspec(firstresult=True)
+def hub_contact_duplicate(contact: ContactRecord, other: ContactRecord) -> DuplicateScore | None:
+    """How likely a new contact and a stored one (with another key) are the same person.
+
+    Stops at first non-None result. Called when the engine creates a contact, for the stored
+    contacts found through indexes only: the same account's contacts with the same normalised
+    name, and contacts of any account with the same phone. A pair whose score ``is_candidate``
+    is recorded as a candidate duplicate and audited; a person merges it or keeps it apart
+    (``leadhub contacts duplicates``). The engine never merges on a score. The built-in
+    implementation is ``plugins.matching``'s ``contact_duplicate_confidence``.
+
+    :param contact: the :class:`~hub.decisions.ContactRecord` just created.
+    :param other: a stored (or earlier in the batch) contact it may be.
+    :returns: a :class:`~hub.decisions.DuplicateScore` (confidence, reason in words,
+        ``is_candidate``), or ``None`` to let another plugin decide (nobody deciding: no candidate).
     """
 
 

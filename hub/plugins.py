@@ -33,6 +33,8 @@ from hub.connector import Connector
 from hub.decisions import (
     AccountLookup,
     AccountMatch,
+    ContactRecord,
+    DuplicateScore,
     Owner,
     RouteDecision,
     RoutingContext,
@@ -44,7 +46,7 @@ from hub.errors import PluginError
 
 if TYPE_CHECKING:
     from hub.mapping import MappingSet
-    from hub.schema import Account, Inquiry, Lead, Normalized, Outcome, SourceRecord
+    from hub.schema import Account, Contact, Inquiry, Lead, Normalized, Outcome, SourceRecord
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +138,21 @@ class HubPlugins:
 
     def match_account(self, inquiry: Inquiry, lookup: AccountLookup) -> AccountMatch | None:
         result: AccountMatch | None = self.pm.hook.hub_match_account(inquiry=inquiry, lookup=lookup)
+        return result
+
+    def contact_key(self, contact: Contact) -> str | None:
+        """The key under which ``contact`` is one person (``hub_contact_key``), at most 320 chars.
+
+        No plugin deciding (the built-in matcher failed to load, say): the lower-cased e-mail, so
+        contacts are never duplicated for want of a policy.
+        """
+        result: str | None = self.pm.hook.hub_contact_key(contact=contact)
+        if result:
+            return result[:320]
+        return str(contact.email).strip().lower()[:320] if contact.email else None
+
+    def contact_duplicate(self, contact: ContactRecord, other: ContactRecord) -> DuplicateScore | None:
+        result: DuplicateScore | None = self.pm.hook.hub_contact_duplicate(contact=contact, other=other)
         return result
 
     def score(self, lead: Lead, inquiry: Inquiry, account: Account) -> list[ScorePart]:

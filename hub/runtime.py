@@ -57,6 +57,7 @@ class Hub:
                 routing=config.routing.model_dump(),
                 sla_minutes=config.routing.sla_minutes,
                 extra_destinations=tuple(config.routing.destinations),
+                recycle_window_days=config.pipeline.recycle_window_days,
             ),
         )
         self.deliverer = Deliverer(

@@ -116,6 +116,11 @@ TRANSITIONS: dict[LeadStatus, frozenset[LeadStatus]] = {
 CLOSED_STATUSES = frozenset({S.WON, S.LOST})
 #: Statuses in which the lead waits for its owner (the SLA clock runs).
 AWAITING_OWNER = frozenset({S.ROUTED, S.ESCALATED})
+#: A move to nurture from these is not a new recycling: a new lead's first verdict, or the second
+#: step of a rejection (whose time is the recycling's).
+RECYCLED_FROM = frozenset({S.NEW, S.REJECTED})
+#: Statuses of a recycled lead: it absorbs new activity only within the recycle window.
+RECYCLED = frozenset({S.NURTURE, S.REJECTED})
 del S
 
 
@@ -183,18 +188,28 @@ class Lead(_Model):
     xrefs: dict[str, str] = Field(default_factory=dict)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+    #: When sales gave the lead back (rejected, or sent back to nurture after it left it); ``None``
+    #: while it never left marketing or is with sales again. The recycle window runs from here.
+    recycled_at: datetime | None = None
 
     def can_move_to(self, target: LeadStatus) -> bool:
         return target in TRANSITIONS[self.status]
 
-    def move_to(self, target: LeadStatus) -> LeadStatus:
-        """Change the status, returning the previous one; raises :class:`IllegalTransition`."""
+    def move_to(self, target: LeadStatus, at: datetime | None = None) -> LeadStatus:
+        """Change the status, returning the previous one; raises :class:`IllegalTransition`.
+
+        ``at`` is when it happened (default now): it dates a recycling (see :attr:`recycled_at`).
+        """
         if not self.can_move_to(target):
             raise IllegalTransition(self.id, self.status, target)
         previous = self.status
         self.status = target
         if target not in AWAITING_OWNER:
             self.sla_due_at = None
+        if target == LeadStatus.REJECTED or (target == LeadStatus.NURTURE and previous not in RECYCLED_FROM):
+            self.recycled_at = at or utcnow()
+        elif target not in (LeadStatus.NURTURE, LeadStatus.REJECTED):
+            self.recycled_at = None  # with sales again (or closed): no longer a recycled lead
         return previous
 
     @property

@@ -28,10 +28,11 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 from hub.decisions import AccountCandidate, MatchKey
-from hub.schema import Account, Activity, Contact, Lead, LeadStatus, SourceRecord, new_id, utcnow
+from hub.schema import Account, Activity, Contact, Lead, LeadStatus, SourceRecord, utcnow
 from hub.store import tables as t
 from hub.store.queues import QueueOps
-from hub.store.sql import _IDS, _aware, _chunks, _insert_ignore, _upsert
+from hub.store.contacts import ContactOps
+from hub.store.sql import _IDS, _aware, _chunks, _driver_rows, _insert_ignore, _upsert
 
 
 @dataclass(frozen=True)
@@ -79,33 +80,6 @@ def _details_lookup(n: int) -> Any:
     return stmt
 
 
-_COMPILED: dict[tuple[str, int], tuple[str, tuple[str, ...] | None, dict[str, Any]]] = {}
-
-
-def _driver_rows(conn: Connection, stmt: Any, params: dict[str, Any]) -> list[Any]:
-    """Rows of a prebuilt statement, run on the driver's own cursor.
-
-    For the matcher's small indexed lookups (several per record, plain text columns that need no
-    result processing) SQLAlchemy's per-execution work costs more than SQLite's; the SQL is still
-    SQLAlchemy's, compiled once per dialect, in the transaction ``conn`` holds.
-    """
-    key = (conn.dialect.name, id(stmt))
-    compiled = _COMPILED.get(key)
-    if compiled is None:
-        built = stmt.compile(dialect=conn.dialect)
-        order = tuple(built.positiontup) if built.positional and built.positiontup else None
-        # Binds the dialect adds itself (SQLite's "OFFSET ?" after a LIMIT) keep their values.
-        compiled = _COMPILED[key] = (built.string, order, dict(built.params))
-    sql, order, defaults = compiled
-    values = {**defaults, **params}
-    cursor = conn.connection.cursor()
-    try:
-        cursor.execute(sql, tuple(values[name] for name in order) if order is not None else values)
-        return list(cursor.fetchall())
-    finally:
-        cursor.close()
-
-
 def rank_shared(postings: Iterable[Iterable[str]], limit: int) -> list[str]:
     """Account ids by how many of the postings lists hold them (most first), then by id."""
     shared: dict[str, int] = {}
@@ -124,10 +98,6 @@ _XREFS_OF = select(t.xrefs.c.hub_id, t.xrefs.c.system, t.xrefs.c.external_id).wh
 _FIND_XREF = select(t.xrefs.c.hub_id, t.xrefs.c.version).where(
     t.xrefs.c.entity == bindparam("entity"), t.xrefs.c.system == bindparam("system"),
     t.xrefs.c.external_id == bindparam("external_id"))
-_CONTACT_BY_EMAIL = select(t.contacts.c.id).where(
-    t.contacts.c.email == bindparam("email"), t.contacts.c.account_id == bindparam("account_id"))
-_CONTACTS_BY_EMAILS = select(t.contacts.c.account_id, t.contacts.c.email, t.contacts.c.id).where(
-    t.contacts.c.email.in_(bindparam("emails", expanding=True)))
 _OPEN_LEAD = (
     select(t.leads.c.id)
     .where(t.leads.c.account_id == bindparam("account_id"), t.leads.c.product_line == bindparam("product_line"),
@@ -140,7 +110,7 @@ _OPEN_LEADS = select(t.leads.c.account_id, t.leads.c.product_line, t.leads.c.id,
 _LEADS_BY_ID = select(
     t.leads.c.id, t.leads.c.account_id, t.leads.c.product_line, t.leads.c.score, t.leads.c.status,
     t.leads.c.owner_id, t.leads.c.sla_due_at, t.leads.c.source_connector, t.leads.c.partner_id,
-    t.leads.c.created_at, t.leads.c.updated_at,
+    t.leads.c.created_at, t.leads.c.updated_at, t.leads.c.recycled_at,
 ).where(t.leads.c.id.in_(bindparam(_IDS, expanding=True)))
 _LEAD_FINGERPRINTS = select(
     t.leads.c.id, t.leads.c.version,
@@ -162,7 +132,7 @@ _LEAD_ACTIVITIES = (
     .order_by(t.activities.c.id)
 )
 _LEAD_SOURCES = select(t.activities.c.source).where(t.activities.c.lead_id == bindparam("lead_id")).distinct()
-class Store(QueueOps):
+class Store(QueueOps, ContactOps):
     """Row-level operations. Hold one per process; pass the transaction's connection in."""
 
     def __init__(self, engine: Engine) -> None:
@@ -255,7 +225,7 @@ class Store(QueueOps):
                 "status": str(lead.status), "score": lead.score, "owner_id": lead.owner_id,
                 "sla_due_at": lead.sla_due_at, "source_connector": lead.source_connector,
                 "partner_id": lead.partner_id, "is_open": lead.is_open, "updated_at": now,
-                "created_at": lead.created_at,
+                "created_at": lead.created_at, "recycled_at": lead.recycled_at,
             }
             for lead in leads
         ]
@@ -380,30 +350,6 @@ class Store(QueueOps):
                 )
         return out
 
-    # -- contacts ----------------------------------------------------------------------------
-    def find_contact(self, conn: Connection, account_id: str, email: str | None) -> str | None:
-        if not email:
-            return None
-        row = conn.execute(_CONTACT_BY_EMAIL, {"email": email, "account_id": account_id}).first()
-        return row[0] if row else None
-
-    def contacts_by_emails(self, conn: Connection, emails: Iterable[str]) -> dict[tuple[str, str], str]:
-        """``(account_id, email) -> contact id`` for every stored contact with one of ``emails``."""
-        out: dict[tuple[str, str], str] = {}
-        for chunk in _chunks(e for e in emails if e):
-            for account_id, email, contact_id in conn.execute(_CONTACTS_BY_EMAILS, {"emails": chunk}):
-                out.setdefault((account_id, email), contact_id)
-        return out
-
-    def add_contact(self, conn: Connection, account_id: str, contact: Contact) -> str:
-        cid = new_id("ct")
-        conn.execute(
-            insert(t.contacts).values(
-                id=cid, account_id=account_id, created_at=utcnow(), **contact.model_dump(mode="json")
-            )
-        )
-        return cid
-
     # -- leads -------------------------------------------------------------------------------
     def open_lead_id(self, conn: Connection, account_id: str, product_line: str) -> str | None:
         row = conn.execute(_OPEN_LEAD, {"account_id": account_id, "product_line": product_line}).first()
@@ -465,12 +411,13 @@ class Store(QueueOps):
             for hub_id, system, external_id in conn.execute(_XREFS_OF, {"entity": "lead", _IDS: found}):
                 refs[hub_id][system] = external_id
             for (lead_id, account_id, product_line, score, status, owner_id, sla_due_at, source_connector,
-                 partner_id, created_at, updated_at) in rows:
+                 partner_id, created_at, updated_at, recycled_at) in rows:
                 out[lead_id] = Lead.model_construct(
                     id=lead_id, account_id=account_id, product_line=product_line, contacts=contacts[lead_id],
                     activities=acts[lead_id], score=score, status=LeadStatus(status), owner_id=owner_id,
                     sla_due_at=_aware(sla_due_at), source_connector=source_connector, partner_id=partner_id,
                     xrefs=refs[lead_id], created_at=_aware(created_at), updated_at=_aware(updated_at),
+                    recycled_at=_aware(recycled_at),
                 )
         return out
 
@@ -486,6 +433,7 @@ class Store(QueueOps):
             "partner_id": lead.partner_id,
             "is_open": lead.is_open,
             "updated_at": utcnow(),
+            "recycled_at": lead.recycled_at,
         }
         if new:
             conn.execute(insert(t.leads).values(id=lead.id, created_at=lead.created_at, version=1, **values))

@@ -50,3 +50,30 @@ def _chunks(ids: Iterable[str]) -> Iterable[list[str]]:
     unique = list(dict.fromkeys(ids))
     for start in range(0, len(unique), _CHUNK):
         yield unique[start:start + _CHUNK]
+
+
+_COMPILED: dict[tuple[str, int], tuple[str, tuple[str, ...] | None, dict[str, Any]]] = {}
+
+
+def _driver_rows(conn: Connection, stmt: Any, params: dict[str, Any]) -> list[Any]:
+    """Rows of a prebuilt statement, run on the driver's own cursor.
+
+    For the matcher's small indexed lookups (several per record, plain text columns that need no
+    result processing) SQLAlchemy's per-execution work costs more than SQLite's; the SQL is still
+    SQLAlchemy's, compiled once per dialect, in the transaction ``conn`` holds.
+    """
+    key = (conn.dialect.name, id(stmt))
+    compiled = _COMPILED.get(key)
+    if compiled is None:
+        built = stmt.compile(dialect=conn.dialect)
+        order = tuple(built.positiontup) if built.positional and built.positiontup else None
+        # Binds the dialect adds itself (SQLite's "OFFSET ?" after a LIMIT) keep their values.
+        compiled = _COMPILED[key] = (built.string, order, dict(built.params))
+    sql, order, defaults = compiled
+    values = {**defaults, **params}
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(sql, tuple(values[name] for name in order) if order is not None else values)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()

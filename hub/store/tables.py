@@ -110,9 +110,39 @@ contacts = Table(
     Column("title", String(300)),
     Column("country", String(2)),
     Column("created_at", TS, nullable=False),
+    #: The key under which two contacts are one person (``hub_contact_key``: canonical e-mail).
+    Column("match_key", String(320)),
+    #: Blocking keys for candidate duplicates: normalised full name, phone digits (hub/contacts.py).
+    Column("name_key", String(400)),
+    Column("phone_key", String(40)),
+    #: Set when a person merged this contact into another (``leadhub contacts merge``).
+    Column("merged_into", String(40)),
 )
 Index("ix_contacts_email", contacts.c.email)
 Index("ix_contacts_account", contacts.c.account_id)
+Index("ix_contacts_match_key", contacts.c.match_key, contacts.c.account_id)
+Index("ix_contacts_name_key", contacts.c.account_id, contacts.c.name_key)
+Index("ix_contacts_phone_key", contacts.c.phone_key)
+
+#: Pairs of contacts that may be one person, waiting for a person (``leadhub contacts duplicates``).
+contact_duplicates = Table(
+    "contact_duplicates",
+    metadata,
+    Column("id", Serial, primary_key=True, autoincrement=True),
+    Column("contact_id", String(40), nullable=False),  # the contact created when the pair was found
+    Column("other_id", String(40), nullable=False),  # the contact it may be
+    Column("confidence", Float, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("status", String(20), nullable=False, default="open"),  # open | merged | kept_apart
+    Column("created_at", TS, nullable=False),
+    Column("decided_at", TS),
+    Column("decided_by", String(100)),
+    #: What a merge changed, so that ``leadhub contacts unmerge`` can put it back.
+    Column("details", JSON, nullable=False, default=dict),
+    UniqueConstraint("contact_id", "other_id"),
+)
+Index("ix_contact_duplicates_status", contact_duplicates.c.status, contact_duplicates.c.id)
+Index("ix_contact_duplicates_other", contact_duplicates.c.other_id)
 
 leads = Table(
     "leads",
@@ -130,6 +160,8 @@ leads = Table(
     Column("created_at", TS, nullable=False),
     Column("updated_at", TS, nullable=False),
     Column("version", Integer, nullable=False, default=1),
+    #: When sales gave the lead back (rejected, clawed back to nurture); the recycle window runs from here.
+    Column("recycled_at", TS),
 )
 Index("ix_leads_open", leads.c.account_id, leads.c.product_line, leads.c.is_open)
 Index("ix_leads_sla", leads.c.status, leads.c.sla_due_at)

@@ -10,6 +10,7 @@ Public interface::
     match_keys(inquiry) -> list[MatchKey]          # the keys to index and look up
     match_account(inquiry, lookup, settings) -> AccountMatch
     canonical_email(email), contact_duplicate_confidence(a, b)   # contact de-dup
+    hub_contact_key, hub_contact_duplicate          # ... behind the engine's contact hooks
     InMemoryAccounts                                # an AccountLookup for tests and benchmarks
 """
 
@@ -17,9 +18,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub.decisions import AccountLookup, AccountMatch
+from hub.decisions import AccountLookup, AccountMatch, ContactRecord, DuplicateScore
 from hub.plugins import hookimpl
-from hub.schema import Inquiry
+from hub.schema import Contact, Inquiry
 from plugins.matching.contacts import (
     DuplicateVerdict,
     PersonRecord,
@@ -40,6 +41,8 @@ __all__ = [
     "canonical_email",
     "contact_duplicate_confidence",
     "hub_configure",
+    "hub_contact_duplicate",
+    "hub_contact_key",
     "hub_match_account",
     "load_settings",
     "match_account",
@@ -67,3 +70,21 @@ def hub_configure(config: Any) -> None:
 def hub_match_account(inquiry: Inquiry, lookup: AccountLookup) -> AccountMatch:
     """The built-in matcher: always decides (matched, new or uncertain)."""
     return match_account(inquiry, lookup, _settings)
+
+
+@hookimpl(trylast=True)
+def hub_contact_key(contact: Contact) -> str | None:
+    """The built-in key of a person: the canonical e-mail (no e-mail: no key)."""
+    return canonical_email(str(contact.email)) if contact.email else None
+
+
+@hookimpl(trylast=True)
+def hub_contact_duplicate(contact: ContactRecord, other: ContactRecord) -> DuplicateScore:
+    """The built-in candidate scoring: :func:`contact_duplicate_confidence` on the two people."""
+    verdict = contact_duplicate_confidence(_person(contact), _person(other))
+    return DuplicateScore(verdict.confidence, verdict.reason, verdict.is_duplicate)
+
+
+def _person(contact: ContactRecord) -> PersonRecord:
+    return PersonRecord(first_name=contact.first_name, last_name=contact.last_name, email=contact.email,
+                        phone=contact.phone, account_id=contact.account_id)
