@@ -13,8 +13,8 @@
 - Rules the engine relies on, whatever the weights: the same canonical e-mail is the same
   person (1.0); a name alone, with nothing else agreeing, is never a duplicate; names that
   disagree are never a duplicate, however much else agrees (a switchboard phone is shared by a
-  whole company; missing names do not disagree). :class:`ContactWeights` refuses weights under which the same name and phone,
-  or the same name at the same account, would not be a duplicate.
+  whole company; missing names do not disagree). :class:`ContactWeights` refuses weights under
+  which the same name and phone, or the same name at the same account, would not be one.
 - :func:`cluster_duplicates`: duplicates are transitive once contacts merge (union-find).
 
 The default weights were fitted on a seeded synthetic population of people with typing noise
@@ -145,12 +145,12 @@ class ContactWeights:
 
 
 #: Fitted by ``bench/matching_febrl.py --fit`` on the seeded synthetic population (seed 7,
-#: 5,000 records), rounded to 0.1 bit; the e-mail weight is set by hand (FEBRL has no e-mail,
-#: and the synthetic one's is the same within 0.2 bit): people change address when they change
-#: jobs, so a different address is weak evidence against.
+#: 5,000 records; bench/matching_people.py), never on the FEBRL sets the benchmark reports.
+#: Reads as: an exact last name is 2^9.9 (about 950) times likelier between two records of one person than
+#: between two people; a different e-mail is weak evidence against (people change jobs).
 DEFAULT_WEIGHTS = ContactWeights(
-    first_name={"exact": 9.5, "close": 8.0, "similar": 5.2, "initial": 3.6, "differ": -2.6},
-    last_name={"exact": 10.0, "close": 8.7, "similar": 6.1, "initial": 1.8, "differ": -4.3},
+    first_name={"exact": 9.6, "close": 8.0, "similar": 5.2, "initial": 3.6, "differ": -2.6},
+    last_name={"exact": 9.9, "close": 8.7, "similar": 6.0, "initial": 1.7, "differ": -4.4},
     phone={"exact": 14.4, "transposed": 12.4, "one_edit": 8.3, "two_edits": 3.9, "differ": -2.3},
     account={"same": 5.3, "differ": -2.0},
     email={"differ": -2.4},
