@@ -43,7 +43,8 @@ found are closed under connected components (``cluster_duplicates``); the pairwi
 are kept in the results (``before_clustering``): precision 0.9995 -> 0.9992, recall 0.935 ->
 0.963. The peers' pairs are not clustered (as before).
 
-    .venv/bin/python bench/matching_febrl.py          # FEBRL3, FEBRL4, synthetic-report
+    .venv/bin/python bench/matching_febrl.py          # FEBRL3, FEBRL4, synthetic-report;
+                                                      # writes bench/results/matching_febrl.json
     .venv/bin/python bench/matching_febrl.py --fit    # the weights fitted on synthetic and FEBRL3
 """
 
@@ -177,7 +178,7 @@ def _people(*frames: pd.DataFrame | None) -> dict[str, PersonRecord]:
         if frame is None:
             continue
         for r in frame.itertuples():
-            out[r.unique_id] = PersonRecord(first_name=r.given_name, last_name=r.surname, email=r.email,
+            out[str(r.unique_id)] = PersonRecord(first_name=r.given_name, last_name=r.surname, email=r.email,
                                             phone=r.phone, account_id=r.account)
     return out
 
@@ -244,7 +245,7 @@ def fit_weights(left: pd.DataFrame, right: pd.DataFrame | None, truth: set[Pair]
     if tables["email"]["differ"] > 0:
         tables["email"]["differ"] = 0.0
     # Threshold 0 first (any sane table reaches it), then the one of best F1.
-    fitted = ContactWeights(**tables, threshold=0.0, swap_penalty=prior.swap_penalty)  # type: ignore[arg-type]
+    fitted = ContactWeights(**tables, threshold=0.0, swap_penalty=prior.swap_penalty)
     return replace(fitted, threshold=best_threshold(fitted, left, right, truth, pairs))
 
 
@@ -384,8 +385,11 @@ def main(argv: Iterable[str] | None = None, echo: Callable[[str], None] = print)
         for which in ("synthetic", "febrl3"):
             echo(f"fitted on {which}:\n{_describe(weights_fitted_on(which))}")
         return 0
+    from common import write_results
+
+    results: dict[str, Any] = {}
     for which in ("febrl3", "febrl4", "synthetic-report"):
-        result = febrl_set(which)
+        result = results[which] = febrl_set(which)
         echo(f"{which}: {result['records']} records, {result['true_pairs']} true pairs, "
              f"{result['candidate_pairs']} candidates (blocking recall {result['blocking_recall']:.4f})")
         for method, m in result["methods"].items():
@@ -393,6 +397,10 @@ def main(argv: Iterable[str] | None = None, echo: Callable[[str], None] = print)
             extra = f"  (pairwise, before clustering: P {before['precision']:.4f} F1 {before['f1']:.4f})" if before else ""
             echo(f"  {method:28} P {m['precision']:.4f}  R {m['recall']:.4f}  F1 {m['f1']:.4f}  "
                  f"{m['seconds']:.1f} s{extra}")
+    results["fitted_on_febrl3"] = {n: dict(getattr(weights_fitted_on("febrl3"), n)) for n in
+                                   ("first_name", "last_name", "phone", "account", "email")}
+    results["fitted_on_febrl3"]["threshold"] = weights_fitted_on("febrl3").threshold
+    write_results("matching_febrl", results)
     return 0
 
 
