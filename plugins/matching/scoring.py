@@ -10,14 +10,34 @@ country that disagrees takes off (a namesake in another market is not the same a
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from functools import lru_cache
 
-from rapidfuzz import fuzz
+from rapidfuzz.fuzz import ratio, token_sort_ratio
 
 from hub.decisions import AccountCandidate
 from plugins.matching.keys import InquiryProfile
 from plugins.matching.names import GENERIC_WORDS, compact, core_name
 from plugins.matching.settings import MatchingSettings
+
+
+class _NameForm:
+    """A normalised name's parts that comparing it needs, computed once per distinct name."""
+
+    __slots__ = ("compact", "core", "core_compact", "numbers", "text", "tokens")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.compact = compact(text)
+        self.tokens = frozenset(text.split())
+        self.numbers = frozenset(t for t in self.tokens if not t.isalpha())
+        self.core = core_name(text)
+        self.core_compact = compact(self.core)
+
+
+@lru_cache(maxsize=131072)
+def _form(text: str) -> _NameForm:
+    # Cached: an account's name is compared again each time one of its keys comes up.
+    return _NameForm(text)
 
 
 def name_similarity(a: str, b: str) -> float:
@@ -26,70 +46,113 @@ def name_similarity(a: str, b: str) -> float:
         return 0.0
     if a == b:
         return 1.0
-    if compact(a) == compact(b):
+    return _similarity(_form(a), _form(b))
+
+
+def _similarity(fa: _NameForm, fb: _NameForm) -> float:
+    if fa.compact == fb.compact:
         return 0.99  # "ab c" vs "abc": spacing only
-    tokens_a, tokens_b = set(a.split()), set(b.split())
-    if {t for t in tokens_a if not t.isalpha()} != {t for t in tokens_b if not t.isalpha()}:
+    if fa.numbers != fb.numbers:
         # Numbers name different companies: "company 1" is not "company 12", "3m" not "4m".
-        return min(0.5, fuzz.token_sort_ratio(a, b) / 100.0)
-    if tokens_a != tokens_b and (tokens_a ^ tokens_b) <= GENERIC_WORDS:
+        return min(0.5, token_sort_ratio(fa.text, fb.text) / 100.0)
+    if fa.tokens != fb.tokens and (fa.tokens ^ fb.tokens) <= GENERIC_WORDS:
         return 0.96  # "acme group" vs "acme": only generic words differ
-    best = max(fuzz.token_sort_ratio(a, b), fuzz.ratio(compact(a), compact(b)))
-    core_a, core_b = core_name(a), core_name(b)
-    if (core_a, core_b) != (a, b):
-        best = max(best, 0.97 * fuzz.ratio(compact(core_a), compact(core_b)))
+    best = max(token_sort_ratio(fa.text, fb.text), ratio(fa.compact, fb.compact))
+    if fa.core != fa.text or fb.core != fb.text:
+        best = max(best, 0.97 * ratio(fa.core_compact, fb.core_compact))
     return best / 100.0
 
 
-@dataclass
 class CandidateScore:
-    """A candidate's score and the evidence behind it."""
+    """A candidate's score and the evidence behind it.
 
-    candidate: AccountCandidate
-    score: float
-    name_similarity: float | None
-    agreed: list[str] = field(default_factory=list)  # e.g. "domain acme.com", "name 'acme'"
-    conflicts: list[str] = field(default_factory=list)
+    The evidence in words (:attr:`agreed`, :attr:`conflicts`) is written only when asked for: a
+    lookup scores up to ``candidate_limit`` accounts and the verdict quotes one or two of them.
+    """
+
+    __slots__ = ("_profile", "_review", "candidate", "country_conflict", "domain_conflict",
+                 "email_agrees", "name_similarity", "named", "score", "shared_domains", "shared_phones")
+
+    def __init__(self, profile: InquiryProfile, candidate: AccountCandidate, review_threshold: float) -> None:
+        self._profile = profile
+        self._review = review_threshold
+        self.candidate = candidate
+        self.score = 0.0
+        self.name_similarity: float | None = None
+        self.named = ""  # the candidate's name the inquiry's name was closest to
+        self.shared_domains: list[str] = []
+        self.shared_phones: list[str] = []
+        self.email_agrees = False
+        self.domain_conflict: list[str] = []  # the candidate's domains, when none agrees
+        self.country_conflict = False
 
     @property
     def is_subsidiary(self) -> bool:
         return self.candidate.parent_id is not None
 
+    @property
+    def agreement_count(self) -> int:
+        """How many kinds of key agree (what :attr:`agreed` lists), without writing them."""
+        similarity = self.name_similarity
+        named = similarity is not None and (similarity >= 0.999 or similarity >= self._review)
+        return named + bool(self.shared_domains) + bool(self.shared_phones) + self.email_agrees
 
-def _values_by_kind(candidate: AccountCandidate) -> dict[str, set[str]]:
-    out: dict[str, set[str]] = {}
-    for key in candidate.keys:
-        out.setdefault(key.kind, set()).add(key.value)
-    return out
+    @property
+    def agreed(self) -> list[str]:
+        """The keys that agree, in words: "domain acme.com", "name 'acme' ~ 'acme co' (0.95)"."""
+        out = [f"domain {', '.join(self.shared_domains)}"] if self.shared_domains else []
+        similarity, name = self.name_similarity, self._profile.name
+        if similarity is not None and similarity >= 0.999:
+            out.append(f"name '{name}'")
+        elif similarity is not None and similarity >= self._review:
+            out.append(f"name '{name}' ~ '{self.named}' ({similarity:.2f})")
+        if self.shared_phones:
+            out.append(f"phone {', '.join(self.shared_phones)}")
+        if self.email_agrees:
+            out.append(f"e-mail {self._profile.email}")
+        return out
 
-
-_NONE: frozenset[str] = frozenset()
+    @property
+    def conflicts(self) -> list[str]:
+        """The keys that disagree, in words."""
+        out = []
+        if self.domain_conflict:
+            out.append(f"domains differ ({', '.join(self._profile.company_domains)} vs "
+                       f"{', '.join(self.domain_conflict)})")
+        if self.country_conflict:
+            out.append(f"countries differ ({self._profile.country} vs {(self.candidate.country or '').upper()})")
+        return out
 
 
 def score_candidate(
     profile: InquiryProfile, candidate: AccountCandidate, settings: MatchingSettings
 ) -> CandidateScore:
     """Score ``candidate`` for the inquiry ``profile``."""
-    agreed: list[str] = []
-    conflicts: list[str] = []
-    values = _values_by_kind(candidate)  # one pass over the keys, not one per kind
-    cand_names = values.get("name", _NONE)
+    out = CandidateScore(profile, candidate, settings.review_threshold)
+    cand_names: list[str] = []
+    cand_domains: list[str] = []
+    cand_phones: list[str] = []
+    for key in candidate.keys:  # one pass over the keys, not one per kind
+        kind = key.kind
+        if kind == "name":
+            cand_names.append(key.value)
+        elif kind == "domain":
+            cand_domains.append(key.value)
+        elif kind == "phone":
+            cand_phones.append(key.value)
+        elif kind == "email" and key.value == profile.email:
+            # Only personal accounts (no company known) carry an e-mail key: the same person.
+            out.email_agrees = True
     similarity: float | None = None
     if profile.name and cand_names:
-        similarity = max(name_similarity(profile.name, n) for n in cand_names)
-        if similarity >= 0.999:
-            agreed.append(f"name '{profile.name}'")
-        elif similarity >= settings.review_threshold:
-            best_name = max(cand_names, key=lambda n: name_similarity(profile.name, n))
-            agreed.append(f"name '{profile.name}' ~ '{best_name}' ({similarity:.2f})")
+        similarity, out.named = max((name_similarity(profile.name, n), n) for n in cand_names)
+    out.name_similarity = similarity
+    if cand_domains:
+        out.shared_domains = sorted(set(cand_domains).intersection(profile.domains))
+    if cand_phones:
+        out.shared_phones = sorted(set(cand_phones).intersection(profile.phones))
 
-    cand_domains = values.get("domain", _NONE)
-    shared_domains = sorted(set(profile.domains) & cand_domains)
-    cand_phones = values.get("phone", _NONE)
-    shared_phones = sorted(set(profile.phones) & cand_phones)
-
-    if shared_domains:
-        agreed.insert(0, f"domain {', '.join(shared_domains)}")
+    if out.shared_domains:
         # The domain is near-proof; the name only orders namesakes (a parent and its subsidiary
         # often share a domain: the subsidiary's own name must win).
         score = 0.9 + 0.1 * (similarity if similarity is not None else 0.6)
@@ -97,19 +160,15 @@ def score_candidate(
         score = similarity if similarity is not None else 0.0
         if profile.company_domains and cand_domains:
             score -= settings.domain_conflict_penalty
-            conflicts.append(
-                f"domains differ ({', '.join(profile.company_domains)} vs {', '.join(sorted(cand_domains))})"
-            )
-    if shared_phones:
-        agreed.append(f"phone {', '.join(shared_phones)}")
+            out.domain_conflict = sorted(set(cand_domains))
+    if out.shared_phones:
         # A company phone is nearly as telling as a domain; the name still orders namesakes.
         phone_score = settings.phone_base + (1 - settings.phone_base) * (similarity if similarity is not None else 0.2)
         score = max(score, phone_score)
-    if profile.email and profile.email in values.get("email", _NONE):
-        # Only personal accounts (no company known) carry an e-mail key: the same person.
-        agreed.append(f"e-mail {profile.email}")
+    if out.email_agrees:
         score = max(score, 0.95)
     if profile.country and candidate.country and profile.country != candidate.country.upper():
         score -= settings.country_conflict_penalty
-        conflicts.append(f"countries differ ({profile.country} vs {candidate.country.upper()})")
-    return CandidateScore(candidate, max(0.0, min(1.0, score)), similarity, agreed, conflicts)
+        out.country_conflict = True
+    out.score = max(0.0, min(1.0, score))
+    return out
