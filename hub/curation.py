@@ -190,7 +190,7 @@ def split_activity(hub: Any, lead_id: str, activity_id: int, *, by: str, account
     say who split what. ``hub`` is a :class:`hub.runtime.Hub`.
     """
     from hub.batch import BatchWork
-    from hub.engine import _Audit
+    from hub.lifecycle import LeadAudit
     from hub.schema import Account, Activity, Inquiry, Lead, LeadStatus
 
     engine = hub.engine
@@ -255,7 +255,7 @@ def split_activity(hub: Any, lead_id: str, activity_id: int, *, by: str, account
         for lead, acct in ((old, old_account), (new, account)):
             parts = hub.plugins.score(lead, probe, acct)
             lead.score = sum(p.points for p in parts)
-        entry = _Audit(work, new.id, account.id, actor=by)
+        entry = LeadAudit(work, new.id, account.id, actor=by)
         entry("split", f"{by} split {act['kind']} of {act['at']:%Y-%m-%d} from lead {lead_id} of {old_account.name}: "
                        f"it belongs to {account.name}")
         threshold = engine.settings.qualify_score
@@ -264,7 +264,7 @@ def split_activity(hub: Any, lead_id: str, activity_id: int, *, by: str, account
         work.put_lead(new, new=True)
         if new.status == LeadStatus.QUALIFIED:
             engine._route(work, new, account, entry)
-        _Audit(work, old.id, old_account.id, actor=by)(
+        LeadAudit(work, old.id, old_account.id, actor=by)(
             "split", f"{by} moved {act['kind']} of {act['at']:%Y-%m-%d} to new lead {new.id} ({account.name}); "
                      f"score now {old.score}")
         work.put_lead(old, new=False)

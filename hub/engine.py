@@ -25,8 +25,7 @@ failed record's account never reaches a later record.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection
@@ -42,9 +41,9 @@ from hub.decisions import (
     Owner,
     RouteDecision,
     RoutingContext,
-    SlaActionKind,
 )
 from hub.errors import InvalidRecord
+from hub.lifecycle import Events, LeadAudit, LeadLifecycle
 from hub.mapping import MappingSet
 from hub.plugins import HubPlugins
 from hub.schema import (
@@ -55,10 +54,8 @@ from hub.schema import (
     Inquiry,
     Lead,
     LeadStatus,
-    RECYCLED,
     Outcome,
     OutcomeReport,
-    path_to,
     utcnow,
 )
 from hub.store import InboxRow, Store
@@ -82,19 +79,6 @@ class BatchResult:
     def add(self, other: BatchResult) -> None:
         for name in self.__dataclass_fields__:
             setattr(self, name, getattr(self, name) + getattr(other, name))
-
-
-@dataclass
-class _Events:
-    routed: list[tuple[Lead, RouteDecision]] = field(default_factory=list)
-    outcomes: list[tuple[Lead, Outcome]] = field(default_factory=list)
-    quarantined: list[tuple[str, str, str, dict[str, Any]]] = field(default_factory=list)
-
-    def mark(self) -> tuple[int, int, int]:
-        return len(self.routed), len(self.outcomes), len(self.quarantined)
-
-    def reset(self, mark: tuple[int, int, int]) -> None:
-        del self.routed[mark[0]:], self.outcomes[mark[1]:], self.quarantined[mark[2]:]
 
 
 class _Replan(Exception):
@@ -132,7 +116,7 @@ class PipelineSettingsView:
     recycle_window_days: float = 90
 
 
-class Engine:
+class Engine(LeadLifecycle):
     """Processes inbox records into leads; between batches it keeps only a bounded cache of lead
     histories, checked against the store before each use. Safe to run in a thread."""
 
@@ -185,7 +169,7 @@ class Engine:
             return total
 
     def _run_batch(self, limit: int, *, one_by_one: bool, planned: bool = False) -> BatchResult:
-        events = _Events()
+        events = Events()
         result = BatchResult()
         with self.store.engine.begin() as conn:
             rows = self.store.claim_pending(conn, limit)
@@ -201,7 +185,7 @@ class Engine:
                 except Exception as exc:  # noqa: BLE001 - this one record cannot be stored
                     savepoint.rollback()
                     work = BatchWork(self.store, conn, contact_key=self.plugins.contact_key)
-                    events = _Events()
+                    events = Events()
                     result = BatchResult(processed=1)
                     self._quarantine(work, rows[0], exc, events, result)
                     work.flush()
@@ -212,7 +196,7 @@ class Engine:
         self._fire(events)
         return result
 
-    def _run_records(self, work: BatchWork, rows: list[InboxRow], events: _Events, result: BatchResult,
+    def _run_records(self, work: BatchWork, rows: list[InboxRow], events: Events, result: BatchResult,
                      *, planned: bool) -> None:
         lookup = _Lookup(work)
         start = 0
@@ -232,7 +216,7 @@ class Engine:
     def _plannable(self, row: InboxRow) -> bool:
         return not row.record.deleted and row.record.connector not in self._echo_sources
 
-    def _guarded(self, work: BatchWork, row: InboxRow, events: _Events, result: BatchResult,
+    def _guarded(self, work: BatchWork, row: InboxRow, events: Events, result: BatchResult,
                  step: Any, *, finish: bool = True) -> Any:
         """Run ``step`` as one record's unit: undone and quarantined if it raises (returns None)."""
         work.begin_record()
@@ -254,7 +238,7 @@ class Engine:
             result.processed += 1
             return None
 
-    def _run_planned(self, work: BatchWork, rows: list[InboxRow], lookup: _Lookup, events: _Events,
+    def _run_planned(self, work: BatchWork, rows: list[InboxRow], lookup: _Lookup, events: Events,
                      result: BatchResult) -> None:
         plans = [p for p in (self._guarded(work, row, events, result, lambda row=row: self._plan(work, row, lookup),
                                            finish=False) for row in rows) if p is not None]
@@ -307,7 +291,7 @@ class Engine:
         match, account = self._place(work, normalized, lookup)
         return _Plan(row, normalized, match, account)
 
-    def _quarantine(self, work: BatchWork, row: InboxRow, exc: Exception, events: _Events, result: BatchResult) -> None:
+    def _quarantine(self, work: BatchWork, row: InboxRow, exc: Exception, events: Events, result: BatchResult) -> None:
         reason, fld = _reason_of(exc)
         if not isinstance(exc, InvalidRecord | IllegalTransition):
             log.error("record %s failed; quarantined: %s", row.id, reason, exc_info=exc)
@@ -318,7 +302,7 @@ class Engine:
         events.quarantined.append((rec.connector, rec.stream, reason, {"inbox_id": row.id, "field": fld}))
         result.quarantined += 1
 
-    def _fire(self, events: _Events) -> None:
+    def _fire(self, events: Events) -> None:
         for lead, decision in events.routed:
             self.plugins.lead_routed(lead, decision)
         for lead, outcome in events.outcomes:
@@ -328,7 +312,7 @@ class Engine:
 
     # -- one record --------------------------------------------------------------------------
     def _process_record(
-        self, work: BatchWork, row: InboxRow, lookup: _Lookup, events: _Events, result: BatchResult
+        self, work: BatchWork, row: InboxRow, lookup: _Lookup, events: Events, result: BatchResult
     ) -> tuple[str, str | None]:
         rec = row.record
         if rec.deleted:
@@ -359,7 +343,7 @@ class Engine:
                      "reason": f"known in {rec.connector} as {ref}: {match.reason}"}])
         return "done", None
 
-    def _process_outcome(self, work: BatchWork, rec: Any, report: OutcomeReport, events: _Events,
+    def _process_outcome(self, work: BatchWork, rec: Any, report: OutcomeReport, events: Events,
                          result: BatchResult) -> tuple[str, str | None]:
         lead = self._resolve_lead(work, rec.connector, report.lead_ref)
         if lead is None:
@@ -430,7 +414,7 @@ class Engine:
 
     def _process_inquiry(
         self, work: BatchWork, row: InboxRow, inquiry: Inquiry, match: AccountMatch, placed: Account | str,
-        events: _Events, result: BatchResult,
+        events: Events, result: BatchResult,
     ) -> tuple[str, str | None]:
         rec = inquiry.source
         account = work.account(placed) if isinstance(placed, str) else placed
@@ -451,7 +435,7 @@ class Engine:
         else:
             result.leads_merged += 1
 
-        entry = _Audit(work, lead.id, account.id)
+        entry = LeadAudit(work, lead.id, account.id)
         entry("match", match.reason, outcome=str(match.outcome), score=match.score, account_id=account.id)
         if match.outcome == MatchOutcome.UNCERTAIN and match.account_id:
             work.add_match_review({"lead_id": lead.id, "account_id": account.id, "candidate_id": match.account_id,
@@ -498,22 +482,7 @@ class Engine:
             work.set_xref("lead", rec.connector, inquiry.source_ref, lead.id, rec.version or None)
         return "done", lead.id
 
-    def _past_window(self, lead: Lead, at: datetime) -> bool:
-        """Whether ``lead`` was recycled more than the recycle window before ``at``."""
-        return (lead.status in RECYCLED and lead.recycled_at is not None
-                and at - lead.recycled_at > timedelta(days=self.settings.recycle_window_days))
-
-    def _audit_recycled(self, work: BatchWork, old: Lead, new: Lead, at: datetime, entry: _Audit) -> None:
-        assert old.recycled_at is not None
-        days, window = (at - old.recycled_at).days, f"{self.settings.recycle_window_days:g}"
-        entry("recycle", f"opened a new lead: the {old.product_line} lead {old.id} of this account was recycled "
-                         f"({old.status}) on {old.recycled_at:%Y-%m-%d}, {days} days before this activity, "
-                         f"past the {window}-day recycle window (pipeline.recycle_window_days)", previous_lead=old.id)
-        _Audit(work, old.id, old.account_id)(
-            "recycle", f"new activity {days} days after this lead was recycled opened lead {new.id} instead "
-                       f"(recycle window {window} days)", next_lead=new.id)
-
-    def _route(self, work: BatchWork, lead: Lead, account: Account, entry: _Audit) -> RouteDecision | None:
+    def _route(self, work: BatchWork, lead: Lead, account: Account, entry: LeadAudit) -> RouteDecision | None:
         parent = work.account(account.parent_id) if account.parent_id else None
         ctx = RoutingContext(
             lead=lead, account=account, parent_account=parent, owners=self.owners,
@@ -554,102 +523,6 @@ class Engine:
             else:
                 log.warning("destination %r is not a configured connector that accepts leads", name)
         return out
-
-    # -- outcomes ----------------------------------------------------------------------------
-    def _apply_outcome(self, work: BatchWork, lead: Lead, outcome: Outcome, events: _Events | None,
-                       actor: str | None = None) -> bool:
-        """Move ``lead`` to ``outcome.status`` through legal steps, audit each, tell its sources.
-
-        :returns: False when the lead already has that status (a repeated report).
-        :raises IllegalTransition: when the status cannot be reached from the current one.
-        """
-        steps = path_to(lead.status, outcome.status)
-        if steps is None:
-            raise IllegalTransition(lead.id, lead.status, outcome.status)
-        if not steps:
-            return False
-        entry = _Audit(work, lead.id, lead.account_id, actor=actor or outcome.reported_by or "hub")
-        for step in steps:
-            before = lead.move_to(step, at=outcome.at)
-            why = f" ({outcome.reason})" if outcome.reason else ""
-            amount = (f", amount {outcome.amount:,.2f}"
-                      if outcome.amount is not None and step in (LeadStatus.WON, LeadStatus.LOST) else "")
-            entry("status", f"{before} -> {step} reported by {outcome.reported_by or 'an operator'}{why}{amount}",
-                  status=str(step))
-        lead.updated_at = utcnow()
-        work.put_lead(lead, new=False)
-        work.add_outcome({"lead_id": lead.id, "status": str(outcome.status), "reason": outcome.reason,
-                          "amount": outcome.amount, "at": outcome.at, "reported_by": outcome.reported_by})
-        for dest in self._outcome_listeners(work, lead, outcome.reported_by):
-            work.enqueue(dest, "outcome", lead.id, outcome.model_dump(mode="json"))
-        if events is not None:
-            events.outcomes.append((lead, outcome))
-        return True
-
-    def _outcome_listeners(self, work: BatchWork, lead: Lead, reporter: str) -> list[str]:
-        names = work.lead_sources(lead.id) | work.lead_destinations(lead.id)
-        return sorted(
-            n for n in names
-            if n != reporter and n in self.connectors and self.connectors[n].supports(Capability.PUSH_OUTCOMES)
-        )
-
-    def record_outcome(self, outcome: Outcome, actor: str = "operator") -> Lead:
-        """Apply an outcome outside a batch (CLI, partner approvals, tests); commits at once."""
-        events = _Events()
-        with self.store.engine.begin() as conn:
-            work = BatchWork(self.store, conn)
-            lead = work.lead(outcome.lead_id)
-            if lead is None:
-                raise LookupError(f"no lead {outcome.lead_id}; list leads with `leadhub leads list`")
-            self._apply_outcome(work, lead, outcome, events, actor=actor)
-            work.flush()
-        self._fire(events)
-        return lead
-
-    # -- SLA ---------------------------------------------------------------------------------
-    def check_sla(self, now: datetime | None = None, limit: int = 100) -> int:
-        """Escalate, reassign or claw back routed leads past their due time; returns how many."""
-        now = now or utcnow()
-        done = 0
-        with self.store.engine.begin() as conn:
-            work = BatchWork(self.store, conn)
-            for lead_id in self.store.breached_leads(conn, now, limit):
-                lead = work.lead(lead_id)
-                if lead is None:
-                    continue
-                action = self.plugins.sla_breached(lead, self.owners, now)
-                if action is None:
-                    continue
-                entry = _Audit(work, lead.id, lead.account_id)
-                if action.kind == SlaActionKind.CLAW_BACK:
-                    if lead.status == LeadStatus.ROUTED:
-                        lead.move_to(LeadStatus.ESCALATED)
-                    lead.move_to(LeadStatus.NURTURE, at=now)
-                    lead.owner_id = None
-                    entry("sla", f"clawed back to nurture: {action.reason}", sla_action=str(action.kind))
-                else:
-                    if lead.status == LeadStatus.ROUTED and action.kind == SlaActionKind.ESCALATE:
-                        lead.move_to(LeadStatus.ESCALATED)
-                    lead.owner_id = action.owner_id or lead.owner_id
-                    lead.sla_due_at = now + timedelta(minutes=self.settings.sla_minutes)
-                    entry("sla", f"{action.kind}: {action.reason}", sla_action=str(action.kind), owner_id=lead.owner_id)
-                    for dest in work.lead_destinations(lead.id):
-                        work.enqueue(dest, "lead", lead.id)
-                work.put_lead(lead, new=False)
-                done += 1
-            work.flush()
-        return done
-
-
-class _Audit:
-    """Buffers audit entries for one lead in the batch's unit of work."""
-
-    def __init__(self, work: BatchWork, lead_id: str, account_id: str, actor: str = "hub") -> None:
-        self.work, self.lead_id, self.account_id, self.actor = work, lead_id, account_id, actor
-
-    def __call__(self, action: str, reason: str, **details: Any) -> None:
-        self.work.audit([{"lead_id": self.lead_id, "account_id": self.account_id, "action": action,
-                          "reason": reason, "actor": self.actor, "details": details}])
 
 
 def _reason_of(exc: Exception) -> tuple[str, str | None]:
