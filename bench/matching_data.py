@@ -86,6 +86,11 @@ class Vocabulary:
         for locale in LOCALES:
             fake = Faker(locale)
             fake.seed_instance(seed)
+            for provider in fake.providers:
+                # Faker's it_IT city list is built from a set, its order changing with the hash
+                # seed of each run: sorted, the vocabulary (and every case) is the same each run.
+                if isinstance(getattr(provider, "cities", None), list):
+                    provider.cities = sorted(provider.cities)
             self.surnames[locale] = sorted({fake.last_name() for _ in range(600)})
             self.cities[locale] = sorted({fake.city().split()[0] for _ in range(200)})
 

@@ -13,14 +13,18 @@ or domain agrees (a parent and subsidiary often share a domain; the name then de
 
 from __future__ import annotations
 
-from hub.decisions import AccountLookup, AccountMatch, MatchOutcome
+from hub.decisions import AccountLookup, AccountMatch, MatchKey, MatchOutcome
 from hub.schema import Inquiry
-from plugins.matching.keys import BLOCKING_KINDS, InquiryProfile, profile_inquiry
+from plugins.matching.keys import BLOCKING_KINDS, InquiryProfile, pair_lookup_keys, profile_inquiry
 from plugins.matching.scoring import CandidateScore, score_candidate
 from plugins.matching.settings import MatchingSettings
 
 #: Two unrelated candidates this close are a tie: a person must choose.
 TIE_MARGIN = 0.02
+#: The blocking keys are looked up unless an identifying key found an account scoring this (or
+#: the match threshold, if higher): the same candidates whatever the threshold below it, so a
+#: benchmark run with the thresholds open decides as a tuned one would.
+SURE_SCORE = 0.95
 
 
 def _describe(scored: CandidateScore) -> str:
@@ -87,11 +91,15 @@ def match_account(inquiry: Inquiry, lookup: AccountLookup, settings: MatchingSet
     # keys (broad) only when those found no sure match: most inquiries are settled by a domain
     # or an exact name in one small lookup.
     strong = [k for k in keys if k.kind not in BLOCKING_KINDS]
-    candidates = lookup.candidates(strong, limit=settings.candidate_limit) if strong else []
+    # Looked up by, not indexed under: "Acme Ldt" as "acme" too, and a few more name_pair keys.
+    extra = [MatchKey("name", profile.loose_name)] if profile.loose_name else []
+    candidates = lookup.candidates(strong + extra, limit=settings.candidate_limit) if strong else []
     scored = [score_candidate(profile, c, settings) for c in candidates]
-    if len(strong) < len(keys) and not any(s.score >= settings.match_threshold for s in scored):
+    sure = max(settings.match_threshold, SURE_SCORE)
+    if len(strong) < len(keys) and not any(s.score >= sure for s in scored):
         known = {c.account_id for c in candidates}
-        more = [c for c in lookup.candidates(list(keys), limit=settings.candidate_limit) if c.account_id not in known]
+        wider = list(dict.fromkeys([*keys, *extra, *pair_lookup_keys(profile.name)]))
+        more = [c for c in lookup.candidates(wider, limit=settings.candidate_limit) if c.account_id not in known]
         candidates += more
         scored += [score_candidate(profile, c, settings) for c in more]
     if not candidates:

@@ -10,7 +10,7 @@ accounts in about 200 MB, without a Python object per account or per key:
   found by the key's hash and searched with :mod:`bisect`; account ids are posted the same way
   (no dict of a million ids). A hash collision only adds a candidate that scoring then rejects;
 - a key shared by :data:`MAX_POSTINGS_PER_KEY` accounts stops taking more (a word in thousands of
-  names tells nothing; the SQL store likewise reads only the first few of a key's accounts).
+  names tells nothing; the SQL store likewise reads only the first 50 of a key's accounts).
 
 Blocking keys (:data:`plugins.matching.keys.BLOCKING_KINDS`) are posted but not stored with the
 account: scoring never reads them, so :meth:`InMemoryAccounts.candidates` hands back only the
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left
-from collections import Counter
 from collections.abc import Iterable
 from itertools import chain
 
@@ -35,8 +34,9 @@ _BUCKET_MASK = (1 << _BUCKET_BITS) - 1
 _HASH_MASK = (1 << (63 - _ROW_BITS + _BUCKET_BITS)) - 1
 _KEY_SEP, _PART_SEP = "\x1e", "\x1f"
 _ID_KIND = "\x00id"  # account ids are posted like keys, under a kind no key has
-#: A key shared by more accounts than this (a common word) takes no more: it only names its first.
-MAX_POSTINGS_PER_KEY = 300
+#: A key shared by this many accounts (a common word) takes no more: it names only its first ones,
+#: as many as the SQL store reads per key (hub.store.repo.PER_KEY).
+MAX_POSTINGS_PER_KEY = 50
 
 
 def _key_hash(kind: str, value: str) -> int:
@@ -194,21 +194,28 @@ class InMemoryAccounts:
 
     # -- reading -------------------------------------------------------------------------------
     def candidates(self, keys: list[MatchKey], limit: int = 50) -> list[AccountCandidate]:
-        """Accounts sharing any of ``keys``: the most keys shared first, then the rarest key.
+        """Accounts sharing any of ``keys``, the best first: each shared key counts one over the
+        number of accounts it names, so a rare key ("kessler") says more than a common one
+        ("tooling"), as in text search, and two rare keys more than one.
 
-        A rare key ("kessler") says more than a common one ("tooling"), as in text search.
+        A key at its cap (:data:`MAX_POSTINGS_PER_KEY`) names an arbitrary few of its accounts:
+        they add weight to accounts a rarer key found, and are candidates only when no other
+        key found any.
         """
         lists = [rows for rows in (self._rows(k.kind, k.value) for k in dict.fromkeys(keys)) if rows]
-        if not lists:
-            return []
-        if len(lists) == 1:
-            best = lists[0][:limit]
+        if len(lists) <= 1:
+            best = lists[0][:limit] if lists else []
         else:
-            lists.sort(key=len)  # rarest key first: a row is first seen in its rarest key's list
-            first_seen = dict.fromkeys(chain.from_iterable(lists))
-            shared = Counter(chain.from_iterable(lists))
-            # A stable sort: rows sharing as many keys keep the rarest-key-first order.
-            best = sorted(first_seen, key=shared.__getitem__, reverse=True)[:limit]
+            lists.sort(key=len)  # rarest key first: ties keep the order rows were first seen in
+            weight: dict[int, float] = {}
+            for rows in lists:
+                share = 1.0 / len(rows)
+                for row in rows:
+                    weight[row] = weight.get(row, 0.0) + share
+            pool: Iterable[int] = weight
+            if len(lists[0]) < MAX_POSTINGS_PER_KEY <= len(lists[-1]):
+                pool = dict.fromkeys(chain.from_iterable(r for r in lists if len(r) < MAX_POSTINGS_PER_KEY))
+            best = sorted(pool, key=weight.__getitem__, reverse=True)[:limit]
         return [self.get_row(row) for row in best]
 
     def _keys_of(self, row: int) -> tuple[MatchKey, ...]:

@@ -19,6 +19,7 @@ from functools import lru_cache
 
 from cleanco.clean import normalized as _fold_accents
 from cleanco.clean import prepare_default_terms
+from rapidfuzz.distance import OSA
 
 #: Legal-form token tuples, longest first, keyed by length for O(1) suffix checks.
 _TERMS_BY_SIZE: dict[int, frozenset[tuple[str, ...]]] = {}
@@ -42,7 +43,8 @@ _LEADING = frozenset({"the"})
 
 
 def _tokens(name: str) -> list[str]:
-    text = _fold_accents(name)  # casefold + accents removed, cleanco's own folding
+    # casefold + accents removed, cleanco's own folding (ASCII has no accents: casefold alone)
+    text = name.casefold() if name.isascii() else _fold_accents(name)
     text = _PARENS.sub(" ", text)
     text = _DOTTED_INITIALS.sub(lambda m: m.group(0).replace(".", "") + " ", text)
     text = text.replace("'", "").replace("\u2019", "")  # "McDonald's" = "McDonalds"
@@ -86,6 +88,58 @@ def normalize_company_name(name: str | None) -> str:
     if len(tokens) == 1 and (tokens[0],) in _TERMS_BY_SIZE.get(1, frozenset()):
         return ""  # the whole name was a legal form ("Ltd."): nothing identifying is left
     return " ".join("and" if t == "&" else t for t in tokens)
+
+
+#: One-word legal forms a typo may hide: 4 letters or more ("gmbh", "limited"), and 3 letters
+#: only swapped ("ldt", "icn"); a word of 1-2 letters after the name is taken as one anyway.
+_LONG_TERMS = tuple(sorted(t[0] for t in _TERMS_BY_SIZE.get(1, ()) if len(t[0]) >= 4 and t[0].isalpha()))
+_SWAPPED_SHORT_TERMS = frozenset(
+    t[0][:i] + t[0][i + 1] + t[0][i] + t[0][i + 2 :]
+    for t in _TERMS_BY_SIZE.get(1, ())
+    if len(t[0]) == 3 and t[0].isalpha()
+    for i in range(2)
+)
+_THE_TYPOS = frozenset({"t", "th", "te", "he", "teh", "hte", "eth", "tthe", "thhe", "thee"})
+
+
+def _legal_form_typo(word: str) -> bool:
+    """A word after the name that is likely a legal form with a typo in it."""
+    if not word.isalpha():
+        return False
+    if len(word) <= 2 or word in _SWAPPED_SHORT_TERMS:
+        return True
+    for term in _LONG_TERMS:
+        gap = len(term) - len(word)
+        if abs(gap) > 1 or OSA.distance(word, term, score_cutoff=1) > 1:
+            continue
+        # Any one-letter typo of a long form; a 4-letter form only with a letter dropped or two
+        # swapped ("gmh", "gbmh"): a changed letter makes real words of them ("corp" -> "core").
+        if len(term) > 4 or gap == 1 or (gap == 0 and sorted(word) == sorted(term)):
+            return True
+    return False
+
+
+@lru_cache(maxsize=65536)
+def loose_name(normalized: str) -> str:
+    """``normalized`` without what is likely a mistyped legal form or "The" around it.
+
+    >>> loose_name("acme limitde")
+    'acme'
+    >>> loose_name("th acme ldt")
+    'acme'
+
+    The normaliser strips legal forms it knows; a typo hides one ("Ldt", "Crporation", "Ic.").
+    This is a looser reading for scoring only (a real word one letter from a legal form, as
+    "Acme Crop", would go too): the scorer trusts it a little less than the name itself.
+    """
+    words = normalized.split()
+    if len(words) > 1 and words[0] in _THE_TYPOS:
+        words = words[1:]
+    while len(words) > 1 and _legal_form_typo(words[-1]):
+        words.pop()
+    while len(words) > 1 and words[-1] == "and":
+        words.pop()
+    return " ".join(words)
 
 
 def compact(normalized: str) -> str:

@@ -63,6 +63,11 @@ def _similarity(fa: _NameForm, fb: _NameForm) -> float:
     return best / 100.0
 
 
+#: How far a name read without a mistyped legal form (:func:`plugins.matching.names.loose_name`)
+#: is trusted: "Acme Ldt" is 0.97 of "Acme", "Acme Corp" 1.0.
+LOOSE_TRUST = 0.97
+
+
 class CandidateScore:
     """A candidate's score and the evidence behind it.
 
@@ -117,7 +122,7 @@ class CandidateScore:
         """The keys that disagree, in words."""
         out = []
         if self.domain_conflict:
-            out.append(f"domains differ ({', '.join(self._profile.company_domains)} vs "
+            out.append(f"domains differ ({', '.join(self._profile.domains)} vs "
                        f"{', '.join(self.domain_conflict)})")
         if self.country_conflict:
             out.append(f"countries differ ({self._profile.country} vs {(self.candidate.country or '').upper()})")
@@ -146,6 +151,12 @@ def score_candidate(
     similarity: float | None = None
     if profile.name and cand_names:
         similarity, out.named = max((name_similarity(profile.name, n), n) for n in cand_names)
+        loose = profile.loose_name
+        if loose and similarity < LOOSE_TRUST:
+            # "Acme Ldt" read as "Acme", trusted a little less than a name that needs no help.
+            similarity, out.named = max(
+                (similarity, out.named), *((LOOSE_TRUST * name_similarity(loose, n), n) for n in cand_names)
+            )
     out.name_similarity = similarity
     if cand_domains:
         out.shared_domains = sorted(set(cand_domains).intersection(profile.domains))
@@ -158,7 +169,10 @@ def score_candidate(
         score = 0.9 + 0.1 * (similarity if similarity is not None else 0.6)
     else:
         score = similarity if similarity is not None else 0.0
-        if profile.company_domains and cand_domains:
+        # A company domain that disagrees counts against; so does the contact's own company
+        # e-mail domain unless the names are the same (a company may write from a second domain,
+        # but "Walter Lighting" at walterlighting.de is not "Walters Lighting" at walters.com).
+        if cand_domains and (profile.company_domains or (profile.email_domain and score < 0.999)):
             score -= settings.domain_conflict_penalty
             out.domain_conflict = sorted(set(cand_domains))
     if out.shared_phones:
