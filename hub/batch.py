@@ -62,7 +62,7 @@ def paused_gc() -> Iterator[None]:
 
 
 Fingerprint = tuple[int, int, int]  # a lead's version, number of activities, number of contacts
-_History = tuple[list[Contact], list[Activity], set[str]]  # contacts, activities, contacts' match keys
+_History = tuple[list[Contact], list[Activity], set[str]]  # contacts, activities, contacts' ids
 
 
 class LeadHistories:
@@ -101,7 +101,7 @@ class LeadHistories:
             return list(kept[1]), list(kept[2]), set(kept[3])
 
     def put(self, lead_id: str, fingerprint: Fingerprint, contacts: list[Contact], activities: list[Activity],
-            keys: set[str]) -> None:
+            people: set[str]) -> None:
         size = len(contacts) + len(activities)
         with self._lock:
             self._drop(lead_id)
@@ -114,7 +114,7 @@ class LeadHistories:
                 self._drop(oldest)
             if self._size + size > self.max_items:
                 return
-            self._kept[lead_id] = (fingerprint, tuple(contacts), tuple(activities), frozenset(keys))
+            self._kept[lead_id] = (fingerprint, tuple(contacts), tuple(activities), frozenset(people))
             self._size += size
             self._used[lead_id] = self._batch
 
@@ -128,8 +128,7 @@ class LeadHistories:
 class BatchWork:
     """Caches and buffers for one batch on one connection."""
 
-    def __init__(self, store: Store, conn: Connection, histories: LeadHistories | None = None,
-                 contact_key: Callable[[Contact], str | None] | None = None) -> None:
+    def __init__(self, store: Store, conn: Connection, histories: LeadHistories | None = None) -> None:
         self.store = store
         self.conn = conn
         self.histories = histories
@@ -166,7 +165,7 @@ class BatchWork:
         self._undo: list[Callable[[], None]] = []
         self._marks: dict[str, int] = {}
         #: Contacts: by match key, candidate duplicates, each lead's people (hub/contacts.py).
-        self.people = ContactCache(self, contact_key)
+        self.people = ContactCache(store, conn, self.inserts, self._undo, self.new_accounts, self.new_leads)
 
     # -- record scope ------------------------------------------------------------------------
     def begin_record(self) -> None:
@@ -298,8 +297,9 @@ class BatchWork:
                     kept = self.histories.get(lead_id, fingerprint)
                     if kept is not None:
                         known[lead_id] = kept[0], kept[1]
-                        self.people.lead_keys[lead_id] = kept[2]
-            self._loaded.update(self.store.leads_by_ids(self.conn, wanted, known=known))
+                        self.people.lead_people[lead_id] = kept[2]
+            self._loaded.update(self.store.leads_by_ids(self.conn, wanted, known=known,
+                                                        people=self.people.lead_people))
             found = self.store.destinations_of(self.conn, wanted)
             for lead_id in wanted:
                 self._stored_destinations[lead_id] = found.get(lead_id, set())
@@ -435,11 +435,11 @@ class BatchWork:
                 version = self._versions[lead_id] + (1 if lead_id in self.leads else 0)
             else:
                 continue
-            keys = self.people.lead_keys.get(lead_id)
-            if keys is None:
-                keys = {k for k in map(self.people.key_of, lead.contacts) if k}
+            people = self.people.lead_people.get(lead_id)
+            if people is None:
+                continue  # its contacts' ids were never read: nothing trustworthy to keep
             self.histories.put(lead_id, (version, len(lead.activities), len(lead.contacts)), lead.contacts,
-                               lead.activities, keys)
+                               lead.activities, people)
 
     # -- flush -------------------------------------------------------------------------------
     def flush(self) -> None:

@@ -32,7 +32,7 @@ from sqlalchemy import Connection
 
 from hub.batch import BatchWork, LeadHistories, paused_gc
 from hub.connector import Capability, Connector
-from hub.contacts import name_key, phone_key, place_contact
+from hub.contacts import PersonKeys, person_keys, place_contact
 from hub.decisions import (
     AccountCandidate,
     AccountMatch,
@@ -94,6 +94,7 @@ class _Plan:
     match: AccountMatch | None = None
     account: Account | str | None = None  # new account, or the id of the matched one
     done: tuple[str, str | None] | None = None  # an account record's result (processed when planned)
+    keys: PersonKeys | None = None  # an inquiry contact's keys, worked out when prefetching
 
 
 class _Lookup:
@@ -175,7 +176,7 @@ class Engine(LeadLifecycle):
             rows = self.store.claim_pending(conn, limit)
             if not rows:
                 return result
-            work = BatchWork(self.store, conn, None if one_by_one else self._histories, self.plugins.contact_key)
+            work = BatchWork(self.store, conn, None if one_by_one else self._histories)
             if one_by_one:
                 savepoint = conn.begin_nested()
                 try:
@@ -184,7 +185,7 @@ class Engine(LeadLifecycle):
                     savepoint.commit()
                 except Exception as exc:  # noqa: BLE001 - this one record cannot be stored
                     savepoint.rollback()
-                    work = BatchWork(self.store, conn, contact_key=self.plugins.contact_key)
+                    work = BatchWork(self.store, conn)
                     events = Events()
                     result = BatchResult(processed=1)
                     self._quarantine(work, rows[0], exc, events, result)
@@ -250,7 +251,7 @@ class Engine(LeadLifecycle):
         for plan in plans:
             if isinstance(plan.normalized, Inquiry):
                 done = self._guarded(work, plan.row, events, result, lambda plan=plan: self._process_inquiry(
-                    work, plan.row, plan.normalized, plan.match, plan.account, events, result))
+                    work, plan.row, plan.normalized, plan.match, plan.account, events, result, plan.keys))
                 if done is None:
                     raise _Replan(plan.row.id)  # its account and keys may have reached later records
             elif plan.done is not None:  # an account record: all done while matching, in order
@@ -264,21 +265,20 @@ class Engine(LeadLifecycle):
         """Read the batch's contacts by match key, then the candidate duplicates of the contacts
         that will be new, in a few queries (what ``place_contact`` would read one by one)."""
         people = work.people
-        keyed = []
+        placed = []
         for plan in plans:
             assert isinstance(plan.normalized, Inquiry) and plan.account is not None
-            account_id = plan.account if isinstance(plan.account, str) else plan.account.id
-            keyed.append((account_id, plan.normalized.contact, self.plugins.contact_key(plan.normalized.contact)))
-        people.prefetch(key for _, _, key in keyed if key)
+            plan.keys = keys = person_keys(self.plugins, plan.normalized.contact)
+            placed.append((plan.account if isinstance(plan.account, str) else plan.account.id, keys))
+        people.prefetch(keys.match for _, keys in placed if keys.match)
         names: set[tuple[str, str]] = set()
         phones: set[str] = set()
-        for account_id, contact, key in keyed:
-            if people.find(account_id, key) is None:
-                name, phone = name_key(contact.first_name, contact.last_name), phone_key(contact.phone)
-                if name:
-                    names.add((account_id, name))
-                if phone:
-                    phones.add(phone)
+        for account_id, keys in placed:
+            if people.find(account_id, keys.match) is None:
+                if keys.name:
+                    names.add((account_id, keys.name))
+                if keys.phone:
+                    phones.add(keys.phone)
         people.prefetch_candidates(names, phones)
 
     def _plan(self, work: BatchWork, row: InboxRow, lookup: _Lookup) -> _Plan:
@@ -414,7 +414,7 @@ class Engine(LeadLifecycle):
 
     def _process_inquiry(
         self, work: BatchWork, row: InboxRow, inquiry: Inquiry, match: AccountMatch, placed: Account | str,
-        events: Events, result: BatchResult,
+        events: Events, result: BatchResult, keys: PersonKeys | None = None,
     ) -> tuple[str, str | None]:
         rec = inquiry.source
         account = work.account(placed) if isinstance(placed, str) else placed
@@ -448,7 +448,7 @@ class Engine(LeadLifecycle):
 
         # Contact: one per person (match key) per account; a new one may be a candidate duplicate.
         contact_id = place_contact(work, self.plugins, account.id, lead, inquiry.contact,
-                                   self.plugins.contact_key(inquiry.contact), entry)
+                                   keys or person_keys(self.plugins, inquiry.contact), entry)
         # The activity's source is the connector instance: outcomes flow back to it.
         activity = inquiry.activity.model_copy(update={"source": rec.connector})
         lead.activities.append(activity)

@@ -9,33 +9,42 @@ survivor, and is no candidate any more.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, bindparam, literal_column, select, union_all
 
 from hub.decisions import ContactRecord
 from hub.store import tables as t
-from hub.store.sql import _chunks, _driver_rows
+from hub.store.sql import Compiled, _chunks, _compile, _run_compiled
 
 _c = t.contacts.c
 _BY_KEYS = select(_c.account_id, _c.match_key, _c.id, _c.merged_into).where(
     _c.match_key.in_(bindparam("keys", expanding=True))).order_by(_c.id)
+_LEAD_PEOPLE = select(t.lead_contacts.c.contact_id).where(t.lead_contacts.c.lead_id == bindparam("lead_id"))
 _BY_KEY = select(_c.id, _c.merged_into).where(
     _c.match_key == bindparam("key"), _c.account_id == bindparam("account_id")).order_by(_c.id)
 
-#: Blocking lookups per statement: SQLite allows 500 terms in a compound SELECT.
-_PARTS = 100
-_LOOKUPS: dict[tuple[str, int, int], Any] = {}
+#: Statement sizes (lookups glued per statement; SQLite allows 500 terms in a compound SELECT).
+#: A batch's lookups are padded up to the next size with keys that match nothing, so a handful of
+#: statements is built and compiled once per process instead of one per count.
+_SIZES = (1, 5, 25, 100)
+_PARTS = _SIZES[-1]
+_LOOKUPS: dict[tuple[str, str, int, int], Compiled] = {}
 
 
-def _lookup(kind: str, n: int, per_key: int) -> Any:
+def _padded(n: int) -> int:
+    return next(size for size in _SIZES if size >= n)
+
+
+def _lookup(conn: Connection, kind: str, n: int, per_key: int) -> Compiled:
     """``(i, contact columns...)`` for the first ``per_key`` live contacts under each of ``n`` keys.
 
-    ``kind`` "name": binds ``a{i}`` (account) and ``k{i}`` (name key); "phone": ``k{i}``. Built once
-    per shape: one indexed, limited lookup per key, glued with UNION ALL.
+    ``kind`` "name": binds ``a{i}`` (account) and ``k{i}`` (name key); "phone": ``k{i}``. One
+    indexed, limited lookup per key, glued with UNION ALL; compiled once per shape and dialect,
+    and only the SQL text is kept (the statement objects of 100 lookups weigh megabytes).
     """
-    stmt = _LOOKUPS.get((kind, n, per_key))
-    if stmt is None:
+    shape = (conn.dialect.name, kind, n, per_key)
+    compiled = _LOOKUPS.get(shape)
+    if compiled is None:
         parts = []
         for i in range(n):
             where: list[ColumnElement[bool]] = [_c.merged_into.is_(None)]
@@ -46,8 +55,8 @@ def _lookup(kind: str, n: int, per_key: int) -> Any:
             sub = (select(_c.id, _c.account_id, _c.email, _c.first_name, _c.last_name, _c.phone)
                    .where(*where).limit(literal_column(str(per_key))).subquery(f"s{i}"))
             parts.append(select(literal_column(str(i)).label("i"), *sub.c))
-        stmt = _LOOKUPS[(kind, n, per_key)] = union_all(*parts) if n > 1 else parts[0]
-    return stmt
+        compiled = _LOOKUPS[shape] = _compile(conn, union_all(*parts) if n > 1 else parts[0])
+    return compiled
 
 
 class ContactOps:
@@ -59,6 +68,10 @@ class ContactOps:
             return None
         row = conn.execute(_BY_KEY, {"key": key, "account_id": account_id}).first()
         return (row[1] or row[0]) if row else None
+
+    def lead_contact_ids(self, conn: Connection, lead_id: str) -> set[str]:
+        """The ids of the contacts on a lead (its ``lead_contacts`` rows, read by primary key)."""
+        return set(conn.execute(_LEAD_PEOPLE, {"lead_id": lead_id}).scalars())
 
     def contacts_by_keys(self, conn: Connection, keys: Iterable[str]) -> dict[tuple[str, str], str]:
         """``(account_id, match key) -> contact id`` for every stored contact with one of ``keys``."""
@@ -77,14 +90,17 @@ class ContactOps:
         name_list, phone_list = sorted(set(names)), sorted(set(phones))
         for start in range(0, len(name_list), _PARTS):
             chunk = name_list[start:start + _PARTS]
+            size = _padded(len(chunk))
             params = {}
-            for i, (account_id, key) in enumerate(chunk):
+            for i, (account_id, key) in enumerate(chunk + [("", "")] * (size - len(chunk))):
                 params[f"a{i}"], params[f"k{i}"] = account_id, key
-            for i, *row in _driver_rows(conn, _lookup("name", len(chunk), per_key), params):
+            for i, *row in _run_compiled(conn, _lookup(conn, "name", size, per_key), params):
                 by_name.setdefault(chunk[i], []).append(ContactRecord(*row))
         for start in range(0, len(phone_list), _PARTS):
             chunk_p = phone_list[start:start + _PARTS]
-            rows = _driver_rows(conn, _lookup("phone", len(chunk_p), per_key), {f"k{i}": k for i, k in enumerate(chunk_p)})
+            size = _padded(len(chunk_p))
+            padded = chunk_p + [""] * (size - len(chunk_p))
+            rows = _run_compiled(conn, _lookup(conn, "phone", size, per_key), {f"k{i}": k for i, k in enumerate(padded)})
             for i, *row in rows:
                 by_phone.setdefault(chunk_p[i], []).append(ContactRecord(*row))
         return by_name, by_phone

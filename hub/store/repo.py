@@ -120,7 +120,7 @@ _LEAD_FINGERPRINTS = select(
 ).where(t.leads.c.id.in_(bindparam(_IDS, expanding=True)))
 _LEAD_CONTACTS = (
     select(t.lead_contacts.c.lead_id, t.contacts.c.email, t.contacts.c.first_name, t.contacts.c.last_name,
-           t.contacts.c.phone, t.contacts.c.title, t.contacts.c.country)
+           t.contacts.c.phone, t.contacts.c.title, t.contacts.c.country, t.lead_contacts.c.contact_id)
     .join(t.lead_contacts, t.lead_contacts.c.contact_id == t.contacts.c.id)
     .where(t.lead_contacts.c.lead_id.in_(bindparam(_IDS, expanding=True)))
     .order_by(t.lead_contacts.c.lead_id, t.lead_contacts.c.position)
@@ -380,11 +380,13 @@ class Store(QueueOps, ContactOps):
     def leads_by_ids(
         self, conn: Connection, ids: Iterable[str], *, with_activities: bool = True,
         known: dict[str, tuple[list[Contact], list[Activity]]] | None = None,
+        people: dict[str, set[str]] | None = None,
     ) -> dict[str, Lead]:
         """The leads with these ids (unknown ids are left out): contacts, activities, xrefs.
 
         ``known`` holds contacts and activities the caller already has (a cache it checked with
-        :meth:`lead_fingerprints`): those leads' histories are not read again.
+        :meth:`lead_fingerprints`): those leads' histories are not read again. ``people``, if
+        given, receives the contact ids of each lead whose history was read.
         """
         known = known or {}
         out: dict[str, Lead] = {}
@@ -399,10 +401,14 @@ class Store(QueueOps, ContactOps):
             for lead_id in found:
                 if lead_id in known:
                     contacts[lead_id], acts[lead_id] = known[lead_id]
-            for lead_id, email, first, last, phone, title, country in (
+            if people is not None:
+                people.update((i, set()) for i in unread)
+            for lead_id, email, first, last, phone, title, country, contact_id in (
                     conn.execute(_LEAD_CONTACTS, {_IDS: unread}) if unread else ()):
                 contacts[lead_id].append(Contact.model_construct(
                     email=email, first_name=first, last_name=last, phone=phone, title=title, country=country))
+                if people is not None:
+                    people[lead_id].add(contact_id)
             if with_activities and unread:
                 for lead_id, kind, at, source, details in conn.execute(_LEAD_ACTIVITIES, {_IDS: unread}):
                     acts[lead_id].append(Activity.model_construct(kind=kind, at=_aware(at), source=source,

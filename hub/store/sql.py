@@ -52,7 +52,29 @@ def _chunks(ids: Iterable[str]) -> Iterable[list[str]]:
         yield unique[start:start + _CHUNK]
 
 
-_COMPILED: dict[tuple[str, int], tuple[str, tuple[str, ...] | None, dict[str, Any]]] = {}
+#: A statement compiled for one dialect: SQL text, the order of positional binds, default values.
+Compiled = tuple[str, tuple[str, ...] | None, dict[str, Any]]
+_COMPILED: dict[tuple[str, int], Compiled] = {}
+
+
+def _compile(conn: Connection, stmt: Any) -> Compiled:
+    """``stmt`` compiled for the connection's dialect (not cached: see :func:`_driver_rows`)."""
+    built = stmt.compile(dialect=conn.dialect)
+    order = tuple(built.positiontup) if built.positional and built.positiontup else None
+    # Binds the dialect adds itself (SQLite's "OFFSET ?" after a LIMIT) keep their values.
+    return built.string, order, dict(built.params)
+
+
+def _run_compiled(conn: Connection, compiled: Compiled, params: dict[str, Any]) -> list[Any]:
+    """Rows of a compiled statement, on the driver's own cursor, in the transaction ``conn`` holds."""
+    sql, order, defaults = compiled
+    values = {**defaults, **params}
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(sql, tuple(values[name] for name in order) if order is not None else values)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
 
 
 def _driver_rows(conn: Connection, stmt: Any, params: dict[str, Any]) -> list[Any]:
@@ -65,15 +87,5 @@ def _driver_rows(conn: Connection, stmt: Any, params: dict[str, Any]) -> list[An
     key = (conn.dialect.name, id(stmt))
     compiled = _COMPILED.get(key)
     if compiled is None:
-        built = stmt.compile(dialect=conn.dialect)
-        order = tuple(built.positiontup) if built.positional and built.positiontup else None
-        # Binds the dialect adds itself (SQLite's "OFFSET ?" after a LIMIT) keep their values.
-        compiled = _COMPILED[key] = (built.string, order, dict(built.params))
-    sql, order, defaults = compiled
-    values = {**defaults, **params}
-    cursor = conn.connection.cursor()
-    try:
-        cursor.execute(sql, tuple(values[name] for name in order) if order is not None else values)
-        return list(cursor.fetchall())
-    finally:
-        cursor.close()
+        compiled = _COMPILED[key] = _compile(conn, stmt)
+    return _run_compiled(conn, compiled, params)

@@ -118,8 +118,8 @@ contacts = Table(
     #: Set when a person merged this contact into another (``leadhub contacts merge``).
     Column("merged_into", String(40)),
 )
-Index("ix_contacts_email", contacts.c.email)
-Index("ix_contacts_account", contacts.c.account_id)
+# By key within an account (the engine); by name within an account (candidates, and an account's
+# contacts: account_id leads the index); by phone (candidates). No e-mail index: the match key is it.
 Index("ix_contacts_match_key", contacts.c.match_key, contacts.c.account_id)
 Index("ix_contacts_name_key", contacts.c.account_id, contacts.c.name_key)
 Index("ix_contacts_phone_key", contacts.c.phone_key)

@@ -89,6 +89,7 @@ def test_upgrade_from_0004_backfills_keys_and_recycling(
     assert {k: utc(v) for k, v in recycled.items()} == {
         "lead_rejected": REJECTED_AT, "lead_new": None, "lead_clawed": CLAWED_AT, "lead_won": None}
     assert {"ix_contacts_match_key", "ix_contacts_name_key", "ix_contacts_phone_key"} <= indexes
+    assert not {"ix_contacts_email", "ix_contacts_account"} & indexes  # replaced by the two above
     assert drift == [], "the migrated schema differs from hub/store/tables.py"
 
     # The hub on the upgraded database: rekey applies the canonical e-mail, the engine then finds

@@ -60,6 +60,10 @@ def upgrade() -> None:
     op.create_index("ix_contacts_match_key", "contacts", ["match_key", "account_id"])
     op.create_index("ix_contacts_name_key", "contacts", ["account_id", "name_key"])
     op.create_index("ix_contacts_phone_key", "contacts", ["phone_key"])
+    # Replaced: the match key is the e-mail's index, and (account_id, name_key) starts with account_id.
+    # Fewer indexes to maintain on every contact the engine writes.
+    op.drop_index("ix_contacts_email", table_name="contacts")
+    op.drop_index("ix_contacts_account", table_name="contacts")
     _backfill_recycled_at()
 
 
@@ -97,6 +101,8 @@ def _backfill_recycled_at() -> None:
 
 
 def downgrade() -> None:
+    op.create_index("ix_contacts_account", "contacts", ["account_id"])
+    op.create_index("ix_contacts_email", "contacts", ["email"])
     op.drop_index("ix_contacts_phone_key", table_name="contacts")
     op.drop_index("ix_contacts_name_key", table_name="contacts")
     op.drop_index("ix_contacts_match_key", table_name="contacts")
