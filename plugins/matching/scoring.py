@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from rapidfuzz.distance import OSA
 from rapidfuzz.fuzz import ratio, token_sort_ratio
 
 from hub.decisions import AccountCandidate
@@ -20,16 +21,27 @@ from plugins.matching.names import GENERIC_WORDS, compact, core_name
 from plugins.matching.settings import MatchingSettings
 
 
+#: The same words in another order: "Newman & Murphy" is often not "Murphy & Newman".
+SAME_WORDS_REORDERED = 0.95
+#: The share of the gap to 1 a country both sides name closes (0.92 -> 0.94).
+COUNTRY_AGREEMENT = 0.25
+#: How far two names that differ in their first letter are trusted, however alike the rest.
+FIRST_LETTER_TRUST = 0.95
+
+
 class _NameForm:
     """A normalised name's parts that comparing it needs, computed once per distinct name."""
 
-    __slots__ = ("compact", "core", "core_compact", "numbers", "text", "tokens")
+    __slots__ = ("compact", "core", "core_compact", "mixed", "numbers", "text", "tokens", "words")
 
     def __init__(self, text: str) -> None:
         self.text = text
         self.compact = compact(text)
-        self.tokens = frozenset(text.split())
-        self.numbers = frozenset(t for t in self.tokens if not t.isalpha())
+        self.words = text.split()
+        self.tokens = frozenset(self.words)
+        self.numbers = frozenset(t for t in self.tokens if t.isdigit())
+        # Digits among letters: a model name ("3m") or a misread letter ("sa1on", "4quarium").
+        self.mixed = frozenset(t for t in self.tokens if not t.isalpha() and not t.isdigit())
         self.core = core_name(text)
         self.core_compact = compact(self.core)
 
@@ -52,15 +64,46 @@ def name_similarity(a: str, b: str) -> float:
 def _similarity(fa: _NameForm, fb: _NameForm) -> float:
     if fa.compact == fb.compact:
         return 0.99  # "ab c" vs "abc": spacing only
-    if fa.numbers != fb.numbers:
+    if fa.numbers != fb.numbers or (fa.mixed and fb.mixed and fa.mixed != fb.mixed):
         # Numbers name different companies: "company 1" is not "company 12", "3m" not "4m".
         return min(0.5, token_sort_ratio(fa.text, fb.text) / 100.0)
-    if fa.tokens != fb.tokens and (fa.tokens ^ fb.tokens) <= GENERIC_WORDS:
+    if fa.tokens == fb.tokens:
+        return SAME_WORDS_REORDERED  # "newman and murphy" vs "murphy and newman"
+    if (fa.tokens ^ fb.tokens) <= GENERIC_WORDS:
         return 0.96  # "acme group" vs "acme": only generic words differ
-    best = max(token_sort_ratio(fa.text, fb.text), ratio(fa.compact, fb.compact))
+    best = max(token_sort_ratio(fa.text, fb.text), ratio(fa.compact, fb.compact), _spread_typos(fa, fb))
     if fa.core != fa.text or fb.core != fb.text:
         best = max(best, 0.97 * ratio(fa.core_compact, fb.core_compact))
+    if fa.compact[0] != fb.compact[0]:
+        # Typos are rarer in a name's first letter than anywhere else (Winkler's observation
+        # behind Jaro-Winkler): "Kelly Plastics" and "Helly Plastics" are two companies more often
+        # than one.
+        best *= FIRST_LETTER_TRUST
     return best / 100.0
+
+
+def _spread_typos(fa: _NameForm, fb: _NameForm) -> float:
+    """0..100 for names whose words are the same words but for a typo in two or more of them.
+
+    One word a letter off may be another company ("Zensen Partners" vs "Zenzen Partners"); small
+    slips in several words of a name that otherwise agrees word for word are how people mistype
+    ("San Beniti Martinrz Landsdape Supply"). Edits then cost half what ``ratio`` charges.
+    """
+    if len(fa.words) != len(fb.words) or len(fa.words) < 2:
+        return 0.0
+    edits = slipped = 0
+    for a, b in zip(fa.words, fb.words):
+        if a == b:
+            continue
+        allowed = 1 if min(len(a), len(b)) < 8 else 2
+        distance = OSA.distance(a, b, score_cutoff=allowed)
+        if distance > allowed or min(len(a), len(b)) < 3:
+            return 0.0
+        edits += distance
+        slipped += 1
+    if slipped < 2:
+        return 0.0
+    return 100.0 * (1.0 - 0.5 * edits / max(len(fa.compact), len(fb.compact)))
 
 
 #: How far a name read without a mistyped legal form (:func:`plugins.matching.names.loose_name`)
@@ -181,8 +224,13 @@ def score_candidate(
         score = max(score, phone_score)
     if out.email_agrees:
         score = max(score, 0.95)
-    if profile.country and candidate.country and profile.country != candidate.country.upper():
-        score -= settings.country_conflict_penalty
-        out.country_conflict = True
+    if profile.country and candidate.country:
+        if profile.country != candidate.country.upper():
+            score -= settings.country_conflict_penalty
+            out.country_conflict = True
+        else:
+            # A country that agrees is weak evidence (many companies share one), but evidence: it
+            # closes part of the gap to 1, so candidates of that country keep their order.
+            score += COUNTRY_AGREEMENT * (1.0 - score)
     out.score = max(0.0, min(1.0, score))
     return out
