@@ -29,29 +29,15 @@ def duplicates(
     json_out: JsonOpt = False,
 ) -> None:
     """Candidate duplicates: a new contact, the contact it may be, the confidence and why."""
-    from hub.cli import _hub, _print_json, console
+    from hub.cli import _list_queue, console
 
-    hub = _hub(config)
-    try:
-        rows = contact_review.duplicates(hub.store, status=None if all_ else "open", limit=limit)
-    finally:
-        hub.close()
-    if json_out:
-        _print_json(rows)
-        return
-    if not rows:
-        console.print("no candidate duplicate contacts" + ("" if all_ else " waiting for a decision"))
-        return
-    from rich.table import Table
-
-    table = Table("id", "contact", "may be", "confidence", "why", "status")
-    for r in rows:
-        a, b = r["contact"], r["other"]
-        table.add_row(str(r["id"]), f"{a['name']} [{a['id']}] {a['account'] or ''}",
-                      f"{b['name']} [{b['id']}] {b['account'] or ''}", f"{r['confidence']:.2f}", r["reason"], r["status"])
-    console.print(table)
-    console.print("decide with [bold]leadhub contacts merge KEEP DUPLICATE[/bold] or "
-                  "[bold]leadhub contacts keep-apart A B[/bold]")
+    rows = _list_queue(config, json_out,
+                       lambda store, conn: contact_review.duplicates(conn, status=None if all_ else "open", limit=limit),
+                       {"id": "id", "contact": "who", "may be": "may_be", "confidence": "confidence",
+                        "why": "reason", "status": "status"})
+    if rows and not json_out:
+        console.print("decide with [bold]leadhub contacts merge KEEP DUPLICATE[/bold] or "
+                      "[bold]leadhub contacts keep-apart A B[/bold]")
 
 
 def _decide(config: Path | None, json_out: bool, act: Callable[..., contact_review.ContactDecision],

@@ -60,23 +60,25 @@ def _people(conn: Connection, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
 
 
 def _with_people(conn: Connection, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each candidate with both people (``contact``, ``other``) and one line about each (``who``,
+    ``may_be``: name, address, id and account, for a table)."""
     people = _people(conn, [r["contact_id"] for r in rows] + [r["other_id"] for r in rows])
     for r in rows:
-        for side, key in (("contact", "contact_id"), ("other", "other_id")):
+        for side, key, line in (("contact", "contact_id", "who"), ("other", "other_id", "may_be")):
             p = people.get(r[key], {})
             r[side] = {"id": r[key], "name": p.get("display", "(gone)"), "email": p.get("email"),
                        "account_id": p.get("account_id"), "account": p.get("account_name"),
                        "merged_into": p.get("merged_into")}
+            r[line] = f"{r[side]['name']} [{r[key]}] at {r[side]['account'] or '?'}"
     return rows
 
 
-def duplicates(store: Store, *, status: str | None = "open", limit: int = 100) -> list[dict[str, Any]]:
+def duplicates(conn: Connection, *, status: str | None = "open", limit: int = 100) -> list[dict[str, Any]]:
     """Candidate duplicates (``status`` None: every status), oldest first, with both people."""
     stmt = select(t.contact_duplicates).order_by(_d.id).limit(limit)
     if status:
         stmt = stmt.where(_d.status == status)
-    with store.engine.connect() as conn:
-        return _with_people(conn, [dict(r) for r in conn.execute(stmt).mappings()])
+    return _with_people(conn, [dict(r) for r in conn.execute(stmt).mappings()])
 
 
 def duplicates_of(conn: Connection, contact_ids: list[str]) -> list[dict[str, Any]]:

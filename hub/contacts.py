@@ -139,7 +139,9 @@ class ContactCache:
     def candidates(self, account_id: str, name: str | None, phone: str | None) -> list[ContactRecord]:
         """Contacts that may be the person with these blocking keys (stored and of this batch)."""
         pair = (account_id, name) if name else None
-        self.prefetch_candidates({pair} if pair else set(), {phone} if phone else set())
+        if (pair and pair not in self._names and account_id not in self.new_accounts) or (
+                phone and phone not in self._phones):  # not prefetched (a record processed on its own)
+            self.prefetch_candidates({pair} if pair else set(), {phone} if phone else set())
         found: dict[str, ContactRecord] = {}
         if pair:
             for rec in self._names.get(pair, []) + self._new_names.get(pair, []):

@@ -94,16 +94,18 @@ def decide(store: Store, review_id: int, *, accept: bool, by: str, note: str = "
 def _merge_accounts(conn: Connection, review_id: int, provisional: str, candidate: str, by: str) -> str:
     """Move everything of ``provisional`` onto ``candidate``; return what happened, in words."""
     done: list[str] = []
-    # Contacts: one per person per account; a duplicate e-mail re-links to the existing contact.
-    existing = {r["email"]: r["id"] for r in conn.execute(
-        select(t.contacts.c.email, t.contacts.c.id).where(t.contacts.c.account_id == candidate,
-                                                          t.contacts.c.email.is_not(None))).mappings()}
+    # Contacts: one per person (match key) per account; a duplicate re-links to the existing contact.
+    existing = {r["match_key"]: r["id"] for r in conn.execute(
+        select(t.contacts.c.match_key, t.contacts.c.id).where(t.contacts.c.account_id == candidate,
+                                                              t.contacts.c.match_key.is_not(None))).mappings()}
     for c in conn.execute(select(t.contacts).where(t.contacts.c.account_id == provisional)).mappings().all():
-        if c["email"] in existing:
+        if c["match_key"] in existing:
             conn.execute(update(t.lead_contacts).where(t.lead_contacts.c.contact_id == c["id"])
-                         .values(contact_id=existing[c["email"]]))
+                         .values(contact_id=existing[c["match_key"]]))
             conn.execute(update(t.activities).where(t.activities.c.contact_id == c["id"])
-                         .values(contact_id=existing[c["email"]]))
+                         .values(contact_id=existing[c["match_key"]]))
+            conn.execute(update(t.contacts).where(t.contacts.c.merged_into == c["id"])
+                         .values(merged_into=existing[c["match_key"]]))
             conn.execute(delete(t.contacts).where(t.contacts.c.id == c["id"]))
         else:
             conn.execute(update(t.contacts).where(t.contacts.c.id == c["id"]).values(account_id=candidate))

@@ -21,9 +21,10 @@ from typer.testing import CliRunner
 from connectors.file import import_file
 from hub import contact_review
 from hub.cli import app
+from hub.decisions import AccountMatch, MatchOutcome
 from hub.plugins import hookimpl
 from hub.runtime import Hub
-from hub.schema import Contact
+from hub.schema import Contact, Inquiry
 from hub.store import tables as t
 
 HEADER = "Email,First Name,Last Name,Phone,Company,Website,Country,Product,Activity\n"
@@ -70,9 +71,18 @@ def test_canonical_email_makes_one_contact(db_url: str, tmp_path: Path, hub_fact
     assert candidates(hub) == []
 
 
+class EveryCompanyIsNew:
+    """Account matching out of the way: each inquiry's company is a new account (the matcher
+    would also match on the shared phone; here two companies must stay two accounts)."""
+
+    @hookimpl
+    def hub_match_account(self, inquiry: Inquiry, lookup: object) -> AccountMatch:
+        return AccountMatch(MatchOutcome.NEW, "test: a new company", new_account_name=inquiry.company.name or "?")
+
+
 def test_same_name_and_phone_is_a_candidate_not_a_merge(
         db_url: str, tmp_path: Path, hub_factory: Callable[..., Hub]) -> None:
-    hub = hub_factory(db_url)
+    hub = hub_factory(db_url, extra_plugins=(EveryCompanyIsNew(),))
     feed(hub, tmp_path, "ann@acme.example,Ann,Lee,+1 415 555 0100,Acme,acme.example,US,widgets,webinar")
     feed(hub, tmp_path, "ann.lee@globex.example,Ann,Lee,(415) 555-0100,Globex,globex.example,US,widgets,webinar")
     first, second = contacts(hub)
