@@ -18,6 +18,7 @@ from rich.table import Table
 from hub.config import HubConfig, load_config
 from hub.engine import BatchResult
 from hub.errors import ConfigError, HubError
+from hub.lead_view import explain, lead_details
 from hub.runtime import Hub, build_hub, settle_start_up_memory
 
 app = typer.Typer(help="LeadHub: capture, match, qualify, route and deliver sales leads.", no_args_is_help=True)
@@ -319,47 +320,6 @@ def leads_list(
         t.add_row(r["id"], r["account_name"], r["product_line"], r["status"], str(r["score"]), r["owner_id"] or "-",
                   str(r["created_at"])[:19])
     console.print(t)
-
-
-def lead_details(hub: Hub, lead_id: str) -> dict[str, Any] | None:
-    with hub.store.engine.connect() as conn:
-        lead = hub.store.get_lead(conn, lead_id)
-        if lead is None:
-            return None
-        account = hub.store.get_account(conn, lead.account_id)
-        trail = hub.store.audit_trail(conn, lead_id)
-        outcomes = hub.store.outcomes_of(conn, lead_id)
-        from sqlalchemy import select
-
-        from hub.store import tables as t
-
-        # Activity ids name what `leads split` moves.
-        ids = [r[0] for r in conn.execute(select(t.activities.c.id).where(t.activities.c.lead_id == lead_id)
-                                          .order_by(t.activities.c.id))]
-        from hub.contact_review import duplicates_of
-
-        people = [r[0] for r in conn.execute(select(t.lead_contacts.c.contact_id)
-                                             .where(t.lead_contacts.c.lead_id == lead_id))]
-        duplicates = duplicates_of(conn, people)
-    data: dict[str, Any] = {"lead": lead.model_dump(mode="json"),
-                            "account": account.model_dump(mode="json") if account else None,
-                            "audit": trail, "outcomes": outcomes, "duplicates": duplicates}
-    for activity, activity_id in zip(data["lead"]["activities"], ids, strict=False):
-        activity["id"] = activity_id
-    return data
-
-
-#: Audit actions that explain a lead, in the order a person asks about them.
-WHY_ACTIONS = (("match", "account"), ("merge", "merged"), ("recycle", "recycled"), ("score", "score"),
-               ("status", "status"), ("route", "owner"))
-
-
-def explain(audit: list[dict[str, Any]]) -> dict[str, str]:
-    """The latest reason of each decision (match, merge, score, status, route), in words."""
-    latest: dict[str, str] = {}
-    for entry in audit:
-        latest[str(entry["action"])] = str(entry["reason"])
-    return {label: latest[action] for action, label in WHY_ACTIONS if action in latest}
 
 
 @leads_app.command("show")
