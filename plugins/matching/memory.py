@@ -4,8 +4,8 @@ The store's lookup (SQL, indexed match keys) is the production one; this one ans
 question the same way (accounts sharing a key, the most keys shared first) and holds a million
 accounts in about 200 MB, without a Python object per account or per key:
 
-- strings (ids, names, parents, the keys scoring reads) live in :class:`_Strings` columns, one
-  ``bytearray`` and one ``array`` of offsets each;
+- each account is one record (id, name, parent, the keys scoring reads) in a :class:`_Strings`
+  column: one ``bytearray`` and one ``array`` of offsets;
 - postings (key -> rows) are 65,536 sorted ``array('q')`` buckets of ``hash << 22 | row``,
   found by the key's hash and searched with :mod:`bisect`; account ids are posted the same way
   (no dict of a million ids). A hash collision only adds a candidate that scoring then rejects;
@@ -32,15 +32,18 @@ _ROW_MASK = (1 << _ROW_BITS) - 1
 _BUCKET_BITS = 16
 _BUCKET_MASK = (1 << _BUCKET_BITS) - 1
 _HASH_MASK = (1 << (63 - _ROW_BITS + _BUCKET_BITS)) - 1
-_KEY_SEP, _PART_SEP = "\x1e", "\x1f"
+_FIELD_SEP, _KEY_SEP, _PART_SEP = "\x1d", "\x1e", "\x1f"
+_NO_SEPARATORS = str.maketrans({_FIELD_SEP: " ", _KEY_SEP: " ", _PART_SEP: " "})
 _ID_KIND = "\x00id"  # account ids are posted like keys, under a kind no key has
 #: A key shared by this many accounts (a common word) takes no more: it names only its first ones,
 #: as many as the SQL store reads per key (hub.store.repo.PER_KEY).
 MAX_POSTINGS_PER_KEY = 50
+#: Candidates whose shared keys weigh less than this share of the best candidate's are left out.
+WEAK_SHARE = 0.05
 
 
 def _key_hash(kind: str, value: str) -> int:
-    return hash(f"{kind}{_PART_SEP}{value}") & _HASH_MASK
+    return hash((kind, value)) & _HASH_MASK
 
 
 class _Strings:
@@ -66,18 +69,17 @@ class InMemoryAccounts:
     """Accounts indexed by match keys, in memory."""
 
     def __init__(self) -> None:
-        self._ids = _Strings()
-        self._names = _Strings()
-        self._facts = _Strings()  # the identifying keys each account was added with, packed
+        # One record per account: id, name, parent ("" for none) and the identifying keys it was
+        # added with, packed (one decode reads a candidate).
+        self._records = _Strings()
         self._more_facts: dict[int, str] = {}  # identifying keys added later by index(), packed
-        self._parents = _Strings()  # "" for none
         self._country_of = array("H")  # an index into _countries; 0 is "no country"
         self._countries: list[str | None] = [None]
         self._buckets: list[array[int] | None] = [None] * (1 << _BUCKET_BITS)
         self._next_id = 0
 
     def __len__(self) -> int:
-        return len(self._ids)
+        return len(self._records)
 
     # -- postings ------------------------------------------------------------------------------
     def _span(self, hashed: int) -> tuple[array[int] | None, int, int]:
@@ -112,7 +114,7 @@ class InMemoryAccounts:
 
     def _row_of(self, account_id: str) -> int | None:
         for row in self._rows(_ID_KIND, account_id):
-            if self._ids[row] == account_id:
+            if self._records[row].partition(_FIELD_SEP)[0] == account_id:
                 return row
         return None
 
@@ -128,15 +130,14 @@ class InMemoryAccounts:
         """Add an account indexed under ``keys``; an existing id raises ``ValueError``."""
         if self._row_of(account_id) is not None:
             raise ValueError(f"account {account_id} exists; use index() to add keys to it")
-        row = len(self._ids)
+        row = len(self._records)
         if row > _ROW_MASK:
             raise ValueError(f"InMemoryAccounts holds at most {_ROW_MASK + 1} accounts")
         self._post(_key_hash(_ID_KIND, account_id), row)
-        self._ids.append(account_id)
-        self._names.append(name)
-        self._parents.append(parent_id or "")
+        facts = _KEY_SEP.join(self._post_keys(row, keys))
+        # A name is free text from a CRM: the separators become spaces (ids are the hub's own).
+        self._records.append(_FIELD_SEP.join((account_id, name.translate(_NO_SEPARATORS), parent_id or "", facts)))
         self._country_of.append(self._country_index(country))
-        self._facts.append(_KEY_SEP.join(self._post_keys(row, keys)))
 
     def _country_index(self, country: str | None) -> int:
         if not country:
@@ -216,25 +217,18 @@ class InMemoryAccounts:
             if len(lists[0]) < MAX_POSTINGS_PER_KEY <= len(lists[-1]):
                 pool = dict.fromkeys(chain.from_iterable(r for r in lists if len(r) < MAX_POSTINGS_PER_KEY))
             best = sorted(pool, key=weight.__getitem__, reverse=True)[:limit]
+            # An account sharing a twentieth of what the best one shares is noise beside it.
+            floor = weight[best[0]] * WEAK_SHARE
+            best = [row for row in best if weight[row] >= floor]
         return [self.get_row(row) for row in best]
 
-    def _keys_of(self, row: int) -> tuple[MatchKey, ...]:
-        packed = self._facts[row]
+    def get_row(self, row: int) -> AccountCandidate:
+        account_id, name, parent_id, packed = self._records[row].split(_FIELD_SEP, 3)
         more = self._more_facts.get(row)
         if more:
             packed = f"{packed}{_KEY_SEP}{more}" if packed else more
-        if not packed:
-            return ()
-        return tuple(MatchKey(*item.split(_PART_SEP, 1)) for item in packed.split(_KEY_SEP))
-
-    def get_row(self, row: int) -> AccountCandidate:
-        return AccountCandidate(
-            account_id=self._ids[row],
-            name=self._names[row],
-            keys=self._keys_of(row),
-            parent_id=self._parents[row] or None,
-            country=self._countries[self._country_of[row]],
-        )
+        keys = tuple(MatchKey(*item.split(_PART_SEP, 1)) for item in packed.split(_KEY_SEP)) if packed else ()
+        return AccountCandidate(account_id, name, keys, parent_id or None, self._countries[self._country_of[row]])
 
     def get(self, account_id: str) -> AccountCandidate:
         """The account ``account_id`` (``KeyError`` if unknown)."""

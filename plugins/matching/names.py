@@ -142,6 +142,29 @@ def loose_name(normalized: str) -> str:
     return " ".join(words)
 
 
+_NO_WORDS: frozenset[str] = frozenset()
+
+
+class NameForm:
+    """A normalised name with the parts comparing it needs (:mod:`plugins.matching.scoring`)."""
+
+    __slots__ = ("compact", "core", "core_compact", "mixed", "numbers", "text", "tokens", "words")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.compact = compact(text)
+        self.words = text.split()
+        self.tokens = frozenset(self.words)
+        if self.compact.isalpha():  # most names: no digits to tell apart
+            self.numbers = self.mixed = _NO_WORDS
+        else:
+            self.numbers = frozenset(t for t in self.tokens if t.isdigit())
+            # Digits among letters: a model name ("3m") or a misread letter ("sa1on", "4quarium").
+            self.mixed = frozenset(t for t in self.tokens if not t.isalpha() and not t.isdigit())
+        self.core = text if self.tokens.isdisjoint(GENERIC_WORDS) else core_name(text)
+        self.core_compact = self.compact if self.core is text else compact(self.core)
+
+
 def compact(normalized: str) -> str:
     """The normalised name without spaces: "ab c" and "abc" compare equal."""
     return normalized.replace(" ", "")

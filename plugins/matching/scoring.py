@@ -10,14 +10,12 @@ country that disagrees takes off (a namesake in another market is not the same a
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from rapidfuzz.distance import OSA
 from rapidfuzz.fuzz import ratio, token_sort_ratio
 
 from hub.decisions import AccountCandidate
 from plugins.matching.keys import InquiryProfile
-from plugins.matching.names import GENERIC_WORDS, compact, core_name
+from plugins.matching.names import GENERIC_WORDS, NameForm
 from plugins.matching.settings import MatchingSettings
 
 
@@ -29,39 +27,18 @@ COUNTRY_AGREEMENT = 0.25
 FIRST_LETTER_TRUST = 0.95
 
 
-class _NameForm:
-    """A normalised name's parts that comparing it needs, computed once per distinct name."""
-
-    __slots__ = ("compact", "core", "core_compact", "mixed", "numbers", "text", "tokens", "words")
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.compact = compact(text)
-        self.words = text.split()
-        self.tokens = frozenset(self.words)
-        self.numbers = frozenset(t for t in self.tokens if t.isdigit())
-        # Digits among letters: a model name ("3m") or a misread letter ("sa1on", "4quarium").
-        self.mixed = frozenset(t for t in self.tokens if not t.isalpha() and not t.isdigit())
-        self.core = core_name(text)
-        self.core_compact = compact(self.core)
-
-
-@lru_cache(maxsize=131072)
-def _form(text: str) -> _NameForm:
-    # Cached: an account's name is compared again each time one of its keys comes up.
-    return _NameForm(text)
-
-
 def name_similarity(a: str, b: str) -> float:
     """Similarity of two normalised company names, 0..1, safe from the subset trap."""
     if not a or not b:
         return 0.0
     if a == b:
         return 1.0
-    return _similarity(_form(a), _form(b))
+    return _similarity(NameForm(a), NameForm(b))
 
 
-def _similarity(fa: _NameForm, fb: _NameForm) -> float:
+def _similarity(fa: NameForm, fb: NameForm) -> float:
+    if fa.text == fb.text:
+        return 1.0
     if fa.compact == fb.compact:
         return 0.99  # "ab c" vs "abc": spacing only
     if fa.numbers != fb.numbers or (fa.mixed and fb.mixed and fa.mixed != fb.mixed):
@@ -82,7 +59,7 @@ def _similarity(fa: _NameForm, fb: _NameForm) -> float:
     return best / 100.0
 
 
-def _spread_typos(fa: _NameForm, fb: _NameForm) -> float:
+def _spread_typos(fa: NameForm, fb: NameForm) -> float:
     """0..100 for names whose words are the same words but for a typo in two or more of them.
 
     One word a letter off may be another company ("Zensen Partners" vs "Zenzen Partners"); small
@@ -91,10 +68,11 @@ def _spread_typos(fa: _NameForm, fb: _NameForm) -> float:
     """
     if len(fa.words) != len(fb.words) or len(fa.words) < 2:
         return 0.0
+    pairs = [(a, b) for a, b in zip(fa.words, fb.words) if a != b]
+    if len(pairs) < 2:
+        return 0.0
     edits = slipped = 0
-    for a, b in zip(fa.words, fb.words):
-        if a == b:
-            continue
+    for a, b in pairs:
         allowed = 1 if min(len(a), len(b)) < 8 else 2
         distance = OSA.distance(a, b, score_cutoff=allowed)
         if distance > allowed or min(len(a), len(b)) < 3:
@@ -193,12 +171,15 @@ def score_candidate(
             out.email_agrees = True
     similarity: float | None = None
     if profile.name and cand_names:
-        similarity, out.named = max((name_similarity(profile.name, n), n) for n in cand_names)
-        loose = profile.loose_name
-        if loose and similarity < LOOSE_TRUST:
+        # The candidate's names are compared once each, not cached: an account seldom comes up
+        # twice, and a cache of forms would only keep the collector busy.
+        forms = [NameForm(n) for n in cand_names]
+        similarity, out.named = max((_similarity(profile.name_form, f), f.text) for f in forms)
+        loose = profile.loose_form
+        if loose is not None and similarity < LOOSE_TRUST:
             # "Acme Ldt" read as "Acme", trusted a little less than a name that needs no help.
             similarity, out.named = max(
-                (similarity, out.named), *((LOOSE_TRUST * name_similarity(loose, n), n) for n in cand_names)
+                (similarity, out.named), *((LOOSE_TRUST * _similarity(loose, f), f.text) for f in forms)
             )
     out.name_similarity = similarity
     if cand_domains:
