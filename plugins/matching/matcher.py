@@ -98,7 +98,8 @@ def match_account(inquiry: Inquiry, lookup: AccountLookup, settings: MatchingSet
     sure = max(settings.match_threshold, SURE_SCORE)
     if len(strong) < len(keys) and not any(s.score >= sure for s in scored):
         known = {c.account_id for c in candidates}
-        wider = [*keys, *extra, *ends_lookup_keys(profile.name)]
+        # The blocking keys alone: an account an identifying key finds is among those found.
+        wider = [*(k for k in keys if k.kind in BLOCKING_KINDS), *ends_lookup_keys(profile.name)]
         more = [c for c in lookup.candidates(wider, limit=settings.candidate_limit) if c.account_id not in known]
         candidates += more
         scored += [score_candidate(profile, c, settings) for c in more]

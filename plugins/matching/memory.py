@@ -22,7 +22,7 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_left
 from collections.abc import Iterable
-from itertools import chain
+from operator import itemgetter
 
 from hub.decisions import AccountCandidate, AccountMatch, MatchKey, MatchOutcome
 from plugins.matching.keys import BLOCKING_KINDS, account_keys
@@ -200,23 +200,32 @@ class InMemoryAccounts:
         ("tooling"), as in text search, and two rare keys more than one.
 
         A key at its cap (:data:`MAX_POSTINGS_PER_KEY`) names an arbitrary few of its accounts:
-        they add weight to accounts a rarer key found, and are candidates only when no other
-        key found any.
+        it counts only when no rarer key found any.
         """
-        lists = [rows for rows in (self._rows(k.kind, k.value) for k in dict.fromkeys(keys)) if rows]
-        if len(lists) <= 1:
-            best = lists[0][:limit] if lists else []
+        spans: list[tuple[int, array[int], int, int]] = []
+        seen: set[int] = set()
+        for key in keys:
+            hashed = _key_hash(key.kind, key.value)
+            if hashed not in seen:
+                seen.add(hashed)
+                bucket, lo, hi = self._span(hashed)
+                if bucket is not None and hi > lo:
+                    spans.append((hi - lo, bucket, lo, hi))
+        used = [span for span in spans if span[0] < MAX_POSTINGS_PER_KEY] or spans
+        if not used:
+            return []
+        if len(used) == 1:
+            _, bucket, lo, hi = used[0]
+            best = [entry & _ROW_MASK for entry in bucket[lo : min(hi, lo + limit)]]
         else:
-            lists.sort(key=len)  # rarest key first: ties keep the order rows were first seen in
+            used.sort(key=itemgetter(0))  # rarest key first: ties keep the order rows were first seen in
             weight: dict[int, float] = {}
-            for rows in lists:
-                share = 1.0 / len(rows)
-                for row in rows:
+            for size, bucket, lo, hi in used:
+                share = 1.0 / size
+                for entry in bucket[lo:hi]:
+                    row = entry & _ROW_MASK
                     weight[row] = weight.get(row, 0.0) + share
-            pool: Iterable[int] = weight
-            if len(lists[0]) < MAX_POSTINGS_PER_KEY <= len(lists[-1]):
-                pool = dict.fromkeys(chain.from_iterable(r for r in lists if len(r) < MAX_POSTINGS_PER_KEY))
-            best = sorted(pool, key=weight.__getitem__, reverse=True)[:limit]
+            best = sorted(weight, key=weight.__getitem__, reverse=True)[:limit]
             # An account sharing a twentieth of what the best one shares is noise beside it.
             floor = weight[best[0]] * WEAK_SHARE
             best = [row for row in best if weight[row] >= floor]

@@ -148,7 +148,7 @@ _NO_WORDS: frozenset[str] = frozenset()
 class NameForm:
     """A normalised name with the parts comparing it needs (:mod:`plugins.matching.scoring`)."""
 
-    __slots__ = ("compact", "core", "core_compact", "mixed", "numbers", "text", "tokens", "words")
+    __slots__ = ("compact", "core", "core_compact", "core_tokens", "mixed", "numbers", "text", "tokens", "words")
 
     def __init__(self, text: str) -> None:
         self.text = text
@@ -161,8 +161,12 @@ class NameForm:
             self.numbers = frozenset(t for t in self.tokens if t.isdigit())
             # Digits among letters: a model name ("3m") or a misread letter ("sa1on", "4quarium").
             self.mixed = frozenset(t for t in self.tokens if not t.isalpha() and not t.isdigit())
-        self.core = text if self.tokens.isdisjoint(GENERIC_WORDS) else core_name(text)
-        self.core_compact = self.compact if self.core is text else compact(self.core)
+        if self.tokens.isdisjoint(GENERIC_WORDS):
+            self.core, self.core_compact, self.core_tokens = text, self.compact, self.tokens
+        else:  # "acme group" -> "acme"
+            self.core = core_name(text)
+            self.core_compact = compact(self.core)
+            self.core_tokens = self.tokens - GENERIC_WORDS
 
 
 def compact(normalized: str) -> str:

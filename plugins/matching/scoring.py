@@ -10,6 +10,8 @@ country that disagrees takes off (a namesake in another market is not the same a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from rapidfuzz.distance import OSA
 from rapidfuzz.fuzz import ratio, token_sort_ratio
 
@@ -46,7 +48,7 @@ def _similarity(fa: NameForm, fb: NameForm) -> float:
         return min(0.5, token_sort_ratio(fa.text, fb.text) / 100.0)
     if fa.tokens == fb.tokens:
         return SAME_WORDS_REORDERED  # "newman and murphy" vs "murphy and newman"
-    if (fa.tokens ^ fb.tokens) <= GENERIC_WORDS:
+    if fa.core_tokens == fb.core_tokens:
         return 0.96  # "acme group" vs "acme": only generic words differ
     best = max(token_sort_ratio(fa.text, fb.text), ratio(fa.compact, fb.compact), _spread_typos(fa, fb))
     if fa.core != fa.text or fb.core != fb.text:
@@ -96,21 +98,20 @@ class CandidateScore:
     lookup scores up to ``candidate_limit`` accounts and the verdict quotes one or two of them.
     """
 
-    __slots__ = ("_profile", "_review", "candidate", "country_conflict", "domain_conflict",
-                 "email_agrees", "name_similarity", "named", "score", "shared_domains", "shared_phones")
+    # What most candidates keep (set on the instance only when it differs).
+    score = 0.0
+    name_similarity: float | None = None
+    named = ""  # the candidate's name the inquiry's name was closest to
+    shared_domains: Sequence[str] = ()
+    shared_phones: Sequence[str] = ()
+    email_agrees = False
+    domain_conflict: Sequence[str] = ()  # the candidate's domains, when none agrees
+    country_conflict = False
 
     def __init__(self, profile: InquiryProfile, candidate: AccountCandidate, review_threshold: float) -> None:
         self._profile = profile
         self._review = review_threshold
         self.candidate = candidate
-        self.score = 0.0
-        self.name_similarity: float | None = None
-        self.named = ""  # the candidate's name the inquiry's name was closest to
-        self.shared_domains: list[str] = []
-        self.shared_phones: list[str] = []
-        self.email_agrees = False
-        self.domain_conflict: list[str] = []  # the candidate's domains, when none agrees
-        self.country_conflict = False
 
     @property
     def is_subsidiary(self) -> bool:
@@ -171,17 +172,18 @@ def score_candidate(
             out.email_agrees = True
     similarity: float | None = None
     if profile.name and cand_names:
-        # The candidate's names are compared once each, not cached: an account seldom comes up
-        # twice, and a cache of forms would only keep the collector busy.
-        forms = [NameForm(n) for n in cand_names]
-        similarity, out.named = max((_similarity(profile.name_form, f), f.text) for f in forms)
-        loose = profile.loose_form
-        if loose is not None and similarity < LOOSE_TRUST:
-            # "Acme Ldt" read as "Acme", trusted a little less than a name that needs no help.
-            similarity, out.named = max(
-                (similarity, out.named), *((LOOSE_TRUST * _similarity(loose, f), f.text) for f in forms)
-            )
-    out.name_similarity = similarity
+        # The candidate's names are read once each, not cached: an account seldom comes up twice,
+        # and a cache of forms would only keep the collector busy.
+        query, loose = profile.name_form, profile.loose_form
+        for text in cand_names:
+            form = NameForm(text)
+            found = _similarity(query, form)
+            if loose is not None and found < LOOSE_TRUST:
+                # "Acme Ldt" read as "Acme", trusted a little less than a name that needs no help.
+                found = max(found, LOOSE_TRUST * _similarity(loose, form))
+            if similarity is None or found > similarity:
+                similarity, out.named = found, text
+        out.name_similarity = similarity
     if cand_domains:
         out.shared_domains = sorted(set(cand_domains).intersection(profile.domains))
     if cand_phones:

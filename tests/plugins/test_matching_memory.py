@@ -46,7 +46,7 @@ def test_a_rare_key_ranks_before_a_common_one_and_two_keys_before_one() -> None:
     assert set(ranked[2:]) == {f"acct_common_{i}" for i in range(10)}
 
 
-def test_a_key_at_its_cap_takes_no_more_and_adds_only_weight() -> None:
+def test_a_key_at_its_cap_takes_no_more_and_counts_only_alone() -> None:
     book = InMemoryAccounts()
     for i in range(MAX_POSTINGS_PER_KEY + 5):
         book.add(f"acct_{i}", f"Logistics {i}", [MatchKey("name_token", "logistics")])
