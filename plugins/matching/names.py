@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from string import ascii_lowercase
 
 from cleanco.clean import normalized as _fold_accents
 from cleanco.clean import prepare_default_terms
-from rapidfuzz.distance import OSA
 
 #: Legal-form token tuples, longest first, keyed by length for O(1) suffix checks.
 _TERMS_BY_SIZE: dict[int, frozenset[tuple[str, ...]]] = {}
@@ -90,33 +90,29 @@ def normalize_company_name(name: str | None) -> str:
     return " ".join("and" if t == "&" else t for t in tokens)
 
 
-#: One-word legal forms a typo may hide: 4 letters or more ("gmbh", "limited"), and 3 letters
-#: only swapped ("ldt", "icn"); a word of 1-2 letters after the name is taken as one anyway.
-_LONG_TERMS = tuple(sorted(t[0] for t in _TERMS_BY_SIZE.get(1, ()) if len(t[0]) >= 4 and t[0].isalpha()))
-_SWAPPED_SHORT_TERMS = frozenset(
-    t[0][:i] + t[0][i + 1] + t[0][i] + t[0][i + 2 :]
-    for t in _TERMS_BY_SIZE.get(1, ())
-    if len(t[0]) == 3 and t[0].isalpha()
-    for i in range(2)
+def _slips(term: str) -> set[str]:
+    """How a typo may leave a one-word legal form: any one-letter slip in 5 letters or more
+    ("limitde", "crporation"), a letter dropped or two swapped in 4 ("gmh", "gbmh": a changed
+    letter makes real words of them, "corp" -> "core"), two swapped in 3 ("ldt", "icn")."""
+    slips = {term[:i] + term[i + 1] + term[i] + term[i + 2 :] for i in range(len(term) - 1)}
+    if len(term) >= 4:
+        slips |= {term[:i] + term[i + 1 :] for i in range(len(term))}
+    if len(term) >= 5:
+        slips |= {term[:i] + c + term[i + 1 :] for i in range(len(term)) for c in ascii_lowercase}
+        slips |= {term[:i] + c + term[i:] for i in range(len(term) + 1) for c in ascii_lowercase}
+    return slips
+
+
+#: Mistyped one-word legal forms (a word of 1-2 letters after the name is taken for one anyway).
+_MISTYPED_TERMS = frozenset(
+    slip for (term,) in _TERMS_BY_SIZE.get(1, ()) if term.isalpha() and len(term) >= 3 for slip in _slips(term)
 )
 _THE_TYPOS = frozenset({"t", "th", "te", "he", "teh", "hte", "eth", "tthe", "thhe", "thee"})
 
 
 def _legal_form_typo(word: str) -> bool:
     """A word after the name that is likely a legal form with a typo in it."""
-    if not word.isalpha():
-        return False
-    if len(word) <= 2 or word in _SWAPPED_SHORT_TERMS:
-        return True
-    for term in _LONG_TERMS:
-        gap = len(term) - len(word)
-        if abs(gap) > 1 or OSA.distance(word, term, score_cutoff=1) > 1:
-            continue
-        # Any one-letter typo of a long form; a 4-letter form only with a letter dropped or two
-        # swapped ("gmh", "gbmh"): a changed letter makes real words of them ("corp" -> "core").
-        if len(term) > 4 or gap == 1 or (gap == 0 and sorted(word) == sorted(term)):
-            return True
-    return False
+    return word.isalpha() and (len(word) <= 2 or word in _MISTYPED_TERMS)
 
 
 @lru_cache(maxsize=65536)
