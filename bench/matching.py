@@ -309,8 +309,9 @@ def main(argv: Iterable[str] | None = None) -> int:
         results["scale"] = run_scale(sizes["scale_acc"], sizes["scale_cases"], _THRESHOLD["value"])
         sc = results["scale"]
         print(f"\nscale: {sc['inquiries']:,} inquiries vs {sc['accounts']:,} accounts: "
-              f"{sc['records_per_second']:,} records/s, peak RSS {sc['peak_rss_mb']:,} MB "
-              f"(accounts loaded in {sc['load_seconds']} s)")
+              f"{sc['records_per_second']:,} records/s ({sc['records_per_cpu_second']:,} per CPU second), "
+              f"peak RSS {sc['peak_rss_mb']:,} MB of the scale process (accounts loaded in {sc['load_seconds']} s, "
+              f"load average {sc['load_average']})")
     results["total_seconds"] = round(time.perf_counter() - started, 1)
     # A quick run must not overwrite the full figures the docs quote.
     write_results("matching_quick" if args.quick else "matching", results)
