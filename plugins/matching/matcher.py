@@ -9,6 +9,9 @@ Outcomes (:class:`hub.decisions.MatchOutcome`):
 
 Among a parent and its subsidiary the more specific account wins: the subsidiary whose own name
 or domain agrees (a parent and subsidiary often share a domain; the name then decides).
+
+Two lookups at most: by the identifying keys, then (no sure match yet) by the blocking keys that
+find a mistyped or reworded name (:mod:`plugins.matching.keys`).
 """
 
 from __future__ import annotations
@@ -88,8 +91,8 @@ def match_account(inquiry: Inquiry, lookup: AccountLookup, settings: MatchingSet
     if not keys:
         return verdict(MatchOutcome.NEW, "nothing identifies a company (no name, domain, phone or e-mail)")
     # The identifying keys first (domain, phone, exact name: a few postings each); the blocking
-    # keys (broad) only when those found no sure match: most inquiries are settled by a domain
-    # or an exact name in one small lookup.
+    # keys (broad, for typos and variants) only when no account found scores SURE_SCORE: most
+    # inquiries are settled by a domain or an exact name in one small lookup.
     strong = [k for k in keys if k.kind not in BLOCKING_KINDS]
     # Looked up by, not indexed under: "Acme Ldt" as "acme" too, and a few more name_ends keys.
     extra = [MatchKey("name", profile.loose_name)] if profile.loose_name else []

@@ -4,8 +4,13 @@ The name carries most cases, compared with rapidfuzz on normalised names. ``toke
 alone is a trap: "acme" vs "acme logistics" scores 100 because one token set contains the other,
 yet Acme Logistics is often a different company (or a subsidiary, which must win on its own
 name). So a subset counts as equal only when the extra words are generic ("group", "holdings").
-Other keys move the score: an agreeing domain is near-proof, an agreeing phone adds, a domain or
-country that disagrees takes off (a namesake in another market is not the same account).
+Typos are told from namesakes as people make them: slips spread over several words cost half
+(:func:`_spread_typos`), another first letter is trusted less (:data:`FIRST_LETTER_TRUST`), the
+same words reordered are not the same name, a mistyped legal form ("Ldt") is read as one.
+Other keys move the score: an agreeing domain is near-proof, an agreeing phone adds, an agreeing
+country adds a little; a domain (the company's, or for an inexact name the contact's company
+e-mail domain) or a country that disagrees takes off (a namesake in another market is not the
+same account).
 """
 
 from __future__ import annotations

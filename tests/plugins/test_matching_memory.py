@@ -15,9 +15,11 @@ def test_accounts_are_found_by_id_and_key_with_their_identifying_keys() -> None:
                      parent_id="acct_0", country="us")
     assert len(book) == 1
     found = book.get("acct_1")
-    assert (found.account_id, found.name, found.parent_id, found.country) == ("acct_1", "Acme Corporation", "acct_0", "US")
+    assert (found.account_id, found.name, found.parent_id, found.country) == (
+        "acct_1", "Acme Corporation", "acct_0", "US")
     # Identifying keys come back with the account; blocking keys only find it.
-    assert set(found.keys) == {MatchKey("domain", "acme.com"), MatchKey("phone", "+12025550143"), MatchKey("name", "acme")}
+    assert set(found.keys) == {
+        MatchKey("domain", "acme.com"), MatchKey("phone", "+12025550143"), MatchKey("name", "acme")}
     assert [c.account_id for c in book.candidates([MatchKey("name_prefix", "acme")])] == ["acct_1"]
     with pytest.raises(ValueError, match="exists"):
         book.add_account("acct_1", "Other")
@@ -41,7 +43,8 @@ def test_a_rare_key_ranks_before_a_common_one_and_two_keys_before_one() -> None:
         book.add(f"acct_common_{i}", f"Common {i}", [MatchKey("name_token", "tooling")])
     book.add("acct_rare", "Kessler", [MatchKey("name_token", "kessler")])
     book.add("acct_both", "Kessler Tooling", [MatchKey("name_token", "kessler"), MatchKey("name_token", "tooling")])
-    ranked = [c.account_id for c in book.candidates([MatchKey("name_token", "tooling"), MatchKey("name_token", "kessler")])]
+    keys = [MatchKey("name_token", "tooling"), MatchKey("name_token", "kessler")]
+    ranked = [c.account_id for c in book.candidates(keys)]
     assert ranked[:2] == ["acct_both", "acct_rare"]
     assert set(ranked[2:]) == {f"acct_common_{i}" for i in range(10)}
 
