@@ -39,7 +39,7 @@ _ID_KIND = "\x00id"  # account ids are posted like keys, under a kind no key has
 #: as many as the SQL store reads per key (hub.store.repo.PER_KEY).
 MAX_POSTINGS_PER_KEY = 50
 #: Candidates whose shared keys weigh less than this share of the best candidate's are left out.
-WEAK_SHARE = 0.05
+WEAK_SHARE = 0.1
 
 
 def _key_hash(kind: str, value: str) -> int:
@@ -226,7 +226,7 @@ class InMemoryAccounts:
                     row = entry & _ROW_MASK
                     weight[row] = weight.get(row, 0.0) + share
             best = sorted(weight, key=weight.__getitem__, reverse=True)[:limit]
-            # An account sharing a twentieth of what the best one shares is noise beside it.
+            # An account sharing a tenth of what the best one shares is noise beside it.
             floor = weight[best[0]] * WEAK_SHARE
             best = [row for row in best if weight[row] >= floor]
         return [self.get_row(row) for row in best]
