@@ -43,6 +43,8 @@ class InboxRow:
 
 #: How many accounts one match key may bring in (see :meth:`Store.candidates`).
 PER_KEY = 50
+#: An account sharing under this fraction of the best candidate's key weight is noise beside it.
+WEAK_SHARE = 0.1
 
 _KEY_LOOKUPS: dict[int, Any] = {}
 
@@ -80,13 +82,27 @@ def _details_lookup(n: int) -> Any:
     return stmt
 
 
-def rank_shared(postings: Iterable[Iterable[str]], limit: int) -> list[str]:
-    """Account ids by how many of the postings lists hold them (most first), then by id."""
-    shared: dict[str, int] = {}
-    for ids in postings:
+def rank_shared(postings: Iterable[Iterable[str]], limit: int, cap: int = PER_KEY) -> list[str]:
+    """Account ids ranked by the keys they share, as the in-memory book ranks them.
+
+    Each postings list (the accounts under one key) counts one over its length for each account
+    in it, so a rare key ("kessler") says more than a common one ("tooling") and two rare keys
+    more than one. A list at ``cap`` names an arbitrary few of its accounts: it counts only when
+    no shorter list found any. Accounts weighing under a tenth of the best are left out; ties go
+    by id, so the order is the same on every run.
+    """
+    lists = [ids if isinstance(ids, list) else list(ids) for ids in postings]
+    used = [ids for ids in lists if ids and len(ids) < cap] or [ids for ids in lists if ids]
+    weight: dict[str, float] = {}
+    for ids in used:
+        share = 1.0 / len(ids)
         for account_id in ids:
-            shared[account_id] = shared.get(account_id, 0) + 1
-    return sorted(shared, key=lambda i: (-shared[i], i))[:limit]
+            weight[account_id] = weight.get(account_id, 0.0) + share
+    best = sorted(weight, key=lambda i: (-weight[i], i))[:limit]
+    if best:
+        floor = weight[best[0]] * WEAK_SHARE
+        best = [i for i in best if weight[i] >= floor]
+    return best
 
 
 # Hot-path reads, built once: building a select() costs as much as running it on SQLite.

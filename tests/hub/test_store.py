@@ -112,3 +112,18 @@ def test_concurrent_claims_on_postgres_get_disjoint_rows(pg_url: str) -> None:
             assert len(store.claim_pending(conn, 20)) == 10, "rolled-back claims return to the pool"
     finally:
         store.engine.dispose()
+
+
+def test_rank_shared_weighs_rare_keys_above_common_ones_and_ignores_capped_keys() -> None:
+    from hub.store.repo import rank_shared
+
+    common = [f"acct_{i:03}" for i in range(40)]  # a word in forty names
+    rare = ["acct_zz"]  # the domain: one account
+    assert rank_shared([common, rare], limit=5)[0] == "acct_zz"
+    # Two rare keys beat one; the common key's accounts are noise beside them and left out.
+    ranked = rank_shared([common, ["acct_b", "acct_zz"], rare], limit=50)
+    assert ranked[:2] == ["acct_zz", "acct_b"] and "acct_000" not in ranked
+    # A key at the cap names an arbitrary few of its accounts: counted only when nothing rarer found any.
+    capped = [f"acct_{i:03}" for i in range(50)]
+    assert rank_shared([capped, ["acct_x"]], limit=5, cap=50) == ["acct_x"]
+    assert rank_shared([capped, []], limit=3, cap=50) == ["acct_000", "acct_001", "acct_002"]
