@@ -8,6 +8,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from collections.abc import Callable
 from typing import Annotated, Any, Self
 
 import typer
@@ -376,9 +377,19 @@ def leads_split(
 
     from hub.curation import split_activity
 
+    _run_decision(config, json_out,
+                  lambda hub: split_activity(hub, lead_id, activity, by=by or getpass.getuser(),
+                                             account_name=account_name))
+
+
+def _run_decision(config: Path | None, json_out: bool, act: Callable[[Hub], Any]) -> None:
+    """Run a curation decision (a split, a contact merge...): its message, or its fields as JSON.
+
+    A refused decision (unknown id, nothing to undo) is one red line and exit status 1.
+    """
     hub = _hub(config)
     try:
-        result = split_activity(hub, lead_id, activity, by=by or getpass.getuser(), account_name=account_name)
+        result = act(hub)
     except (LookupError, ValueError) as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from None
@@ -387,7 +398,7 @@ def leads_split(
     if json_out:
         _print_json(vars(result))
     else:
-        console.print(result.message)
+        console.print(result.message, markup=False)
 
 
 @leads_app.command("export")

@@ -42,20 +42,9 @@ def duplicates(
 
 def _decide(config: Path | None, json_out: bool, act: Callable[..., contact_review.ContactDecision],
             *args: str, by: str | None, note: str) -> None:
-    from hub.cli import _hub, _print_json, console, err
+    from hub.cli import _run_decision
 
-    hub = _hub(config)
-    try:
-        decision = act(hub.store, *args, by=by or getpass.getuser(), note=note)
-    except (LookupError, ValueError) as exc:
-        err.print(f"[red]{exc}[/red]")
-        raise typer.Exit(1) from None
-    finally:
-        hub.close()
-    if json_out:
-        _print_json(vars(decision))
-    else:
-        console.print(decision.message, markup=False)
+    _run_decision(config, json_out, lambda hub: act(hub.store, *args, by=by or getpass.getuser(), note=note))
 
 
 @contacts_app.command("merge")

@@ -88,11 +88,4 @@ def _driver_rows(conn: Connection, stmt: Any, params: dict[str, Any]) -> list[An
     compiled = _COMPILED.get(key)
     if compiled is None:
         compiled = _COMPILED[key] = _compile(conn, stmt)
-    sql, order, defaults = compiled  # _run_compiled, inlined: the matcher's hot path
-    values = {**defaults, **params}
-    cursor = conn.connection.cursor()
-    try:
-        cursor.execute(sql, tuple(values[name] for name in order) if order is not None else values)
-        return list(cursor.fetchall())
-    finally:
-        cursor.close()
+    return _run_compiled(conn, compiled, params)
