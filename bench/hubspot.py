@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # library, and put the repository on it.
 sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"] + [str(ROOT / "bench")]
 
-from common import make_items, write_results  # noqa: E402 - bench/common.py
+from common import make_items, push_in_batches, write_results  # noqa: E402 - bench/common.py
 
 from connectors.hubspot import HubSpotConnector, HubSpotSettings
 from hub.connector import DeliveryItem
@@ -57,12 +57,7 @@ def run_connector(server: SandboxServer, mappings: MappingSet, owner: Owner, ite
         search_per_second=1_000, budget_share=1.0, **settings), mappings)
     assert server.control is not None
     server.control.reset_counters()
-    started = time.perf_counter()
-    failed = 0
-    for start in range(0, len(items), connector.batch_limit):
-        results = connector.push_leads(items[start:start + connector.batch_limit])
-        failed += sum(not r.ok for r in results)
-    seconds = time.perf_counter() - started
+    failed, seconds = push_in_batches(connector, items)
     connector.close()
     return figures(len(items), seconds, hubspot_calls(server), failed)
 

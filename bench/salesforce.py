@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # hubspot-api-client package: the project root goes first and bench/ last.
 sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"] + [str(ROOT / "bench")]
 
-from common import make_items, write_results  # noqa: E402 - bench/common.py
+from common import make_items, push_in_batches, write_results  # noqa: E402 - bench/common.py
 from simple_salesforce.format import format_external_id
 
 from connectors.salesforce import SalesforceConnector, SalesforceSettings
@@ -47,12 +47,7 @@ def run(leads: int, baseline_leads: int) -> dict[str, Any]:
         items = make_items(leads, owner)
 
         server.control.reset_counters()
-        started = time.perf_counter()
-        failed = 0
-        for start in range(0, len(items), connector.batch_limit):
-            results = connector.push_leads(items[start:start + connector.batch_limit])
-            failed += sum(not r.ok for r in results)
-        hub_seconds = time.perf_counter() - started
+        failed, hub_seconds = push_in_batches(connector, items)
         hub_calls = salesforce_calls(server)
         connector.close()
 
