@@ -33,7 +33,7 @@ from connectors.hubspot import HubSpotConnector, HubSpotSettings
 from hub.connector import DeliveryItem
 from hub.decisions import Owner
 from hub.mapping import MappingSet, lead_view
-from hub.sandbox.testing import SandboxServer
+from sandbox.testing import SandboxServer
 
 PROFESSIONAL_PER_SECOND = 19.0  # 190 calls per ten seconds
 

@@ -37,9 +37,9 @@ from sqlalchemy import select  # noqa: E402
 
 from hub.config import HubConfig  # noqa: E402
 from hub.runtime import build_hub  # noqa: E402
-from hub.sandbox.testing import SandboxServer  # noqa: E402
+from sandbox.testing import SandboxServer  # noqa: E402
 from hub.store import tables as t  # noqa: E402
-from hub.web import create_app  # noqa: E402
+from hub.server.app import create_app  # noqa: E402
 
 
 def _port() -> int:

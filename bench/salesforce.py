@@ -28,7 +28,7 @@ from simple_salesforce.format import format_external_id
 from connectors.salesforce import SalesforceConnector, SalesforceSettings
 from hub.decisions import Owner
 from hub.mapping import MappingSet, lead_view
-from hub.sandbox.testing import SandboxServer
+from sandbox.testing import SandboxServer
 
 
 def salesforce_calls(server: SandboxServer) -> int:

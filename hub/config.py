@@ -221,9 +221,9 @@ class HubConfig(BaseSettings):
         """Point loopback salesforce/hubspot connectors at the sandbox (``url``), with its tokens.
 
         Connectors that name their own credentials, or a non-loopback URL, are left alone.
-        Returns the instance names that changed. See :func:`hub.starter.sandbox_credentials`.
+        Returns the instance names that changed. See :func:`hub.cli.starter.sandbox_credentials`.
         """
-        from hub.starter import sandbox_credentials
+        from hub.cli.starter import sandbox_credentials
 
         tables = {name: spec.table() for name, spec in self.connectors.items()}
         changed = sandbox_credentials(tables, url=url)

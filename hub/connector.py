@@ -148,8 +148,8 @@ class Connector(ABC):
         """Routes mounted in the daemon's web app.
 
         ``hub`` is the running :class:`hub.runtime.Hub`: commit inbound records with
-        ``hub.intake.submit(records)`` (answer 202 only after it returns); read what a status page
-        needs through ``hub.store`` and ``hub.engine`` (never write leads directly).
+        ``hub.pipeline.intake.submit(records)`` (answer 202 only after it returns); read what a status page
+        needs through ``hub.store`` and ``hub.pipeline.engine`` (never write leads directly).
         """
         return None
 

@@ -7,7 +7,7 @@ Every decision carries a ``reason`` in words: it ends up in the audit trail that
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -141,6 +141,17 @@ class SlaAction:
     kind: SlaActionKind
     reason: str
     owner_id: str | None = None  # the new owner for REASSIGN / ESCALATE
+    #: When the new owner must have acted (REASSIGN / ESCALATE); the policy decides, not the
+    #: engine. ``None``: no further deadline.
+    due_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class QualifyDecision:
+    """Whether a scored lead goes to sales (``qualified``) or stays with marketing (nurture)."""
+
+    qualified: bool
+    reason: str
 
 
 @dataclass(frozen=True)

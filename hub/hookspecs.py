@@ -20,11 +20,14 @@ plugin that something happened; their return values are ignored.
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 if TYPE_CHECKING:
+    import typer
+
     from hub.config import HubConfig
     from hub.connector import Connector
     from hub.decisions import (
@@ -33,6 +36,7 @@ if TYPE_CHECKING:
         ContactRecord,
         DuplicateScore,
         Owner,
+        QualifyDecision,
         RouteDecision,
         RoutingContext,
         RoutingStrategy,
@@ -68,6 +72,31 @@ def hub_connector_types() -> list[type[Connector]]:
 
     :returns: a list of :class:`hub.connector.Connector` subclasses. Each ``name`` must be unique
         across all plugins; a duplicate stops start-up with an error naming both plugins.
+    """
+    raise NotImplementedError  # a specification: plugins implement it
+
+
+@hookspec
+def hub_cli_commands(app: typer.Typer) -> None:
+    """Add commands to the ``leadhub`` command line (datasette's ``register_commands``).
+
+    Called once when the CLI starts, before arguments are parsed. Keep the module that implements
+    it light: import what the commands need inside them, so ``leadhub --help`` stays quick.
+
+    :param app: the root :class:`typer.Typer`; add a group with ``app.add_typer(sub, name=...)``
+        or a command with ``@app.command()``. Return value ignored.
+    """
+
+
+@hookspec
+def hub_mappings() -> list[Path]:
+    """Default mapping files this plugin ships (``<connector type>.toml``).
+
+    A connector package ships the mapping of its own type beside its code, so installing it is
+    enough; a file of the same name in hub.toml's ``mappings_dir`` replaces the shipped one.
+
+    :returns: paths of TOML mapping files (see docs/mappings.md); each file's stem is the
+        connector type it maps. Two plugins shipping the same stem stop start-up naming both.
     """
     raise NotImplementedError  # a specification: plugins implement it
 
@@ -157,12 +186,27 @@ def hub_score(lead: Lead, inquiry: Inquiry, account: Account) -> ScorePart | lis
     """Contribute points to a lead's score.
 
     Every implementation is called; all parts are summed and each is audited with its reason.
-    The lead is qualified when the sum reaches ``[pipeline] qualify_score``.
+    Whether the sum qualifies the lead is :func:`hub_qualify`'s decision.
 
     :param lead: the lead after the inquiry was merged into it (its activities include the new one).
     :param inquiry: the inquiry that caused this scoring.
     :param account: the lead's account.
     :returns: one :class:`~hub.decisions.ScorePart`, a list of them, or ``None`` (no opinion).
+    """
+
+
+@hookspec(firstresult=True)
+def hub_qualify(lead: Lead, account: Account) -> QualifyDecision | None:
+    """Decide whether a scored lead goes to sales or stays with marketing (nurture).
+
+    Stops at first non-None result. Called after :func:`hub_score` for a lead in ``new`` or
+    ``nurture``; a lead already with sales is not asked again. The built-in policy qualifies a
+    lead whose score reaches ``[pipeline] qualify_score``.
+
+    :param lead: the lead with its new ``score`` and all its activities and contacts.
+    :param account: the lead's account.
+    :returns: a :class:`~hub.decisions.QualifyDecision` (``qualified`` and the reason in words),
+        or ``None`` to let another plugin decide (nobody deciding: the lead stays in nurture).
     """
 
 
@@ -188,8 +232,9 @@ def hub_sla_breached(lead: Lead, owners: list[Owner], now: datetime) -> SlaActio
     :param lead: the routed lead (its ``owner_id`` and ``sla_due_at``).
     :param owners: every configured owner.
     :param now: the current time, timezone-aware UTC.
-    :returns: a :class:`~hub.decisions.SlaAction` (``escalate`` or ``reassign`` to ``owner_id``,
-        or ``claw_back`` to nurture), or ``None`` to let another plugin decide.
+    :returns: a :class:`~hub.decisions.SlaAction` (``escalate`` or ``reassign`` to ``owner_id``
+        with the new ``due_at``, or ``claw_back`` to nurture), or ``None`` to let another plugin
+        decide.
     """
 
 

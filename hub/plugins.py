@@ -54,7 +54,8 @@ hookimpl = pluggy.HookimplMarker(hookspecs.PROJECT)
 ENTRY_POINT_GROUP = "leadhub"
 LOAD_PLUGINS_ENV = "LEADHUB_LOAD_PLUGINS"
 
-#: Built-in plugins, registered exactly like third-party ones.
+#: Built-in plugins, registered exactly like third-party ones: ``"module"`` registers the module,
+#: ``"module:Factory"`` a fresh instance per hub (see :func:`load_default`).
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "plugins.normalize",
     "plugins.matching",
@@ -244,8 +245,8 @@ def load_plugins(
 ) -> HubPlugins:
     """Build a manager with the built-ins, entry points, plugin folders and ``extra`` objects."""
     hub = HubPlugins(new_manager())
-    for module_name in defaults:
-        _register_module(hub, module_name, lambda m=module_name: importlib.import_module(m))
+    for spec in defaults:
+        _register_module(hub, spec.partition(":")[0], lambda s=spec: load_default(s))
     allowed = _allowed_names()
     if entry_points:
         for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
@@ -268,6 +269,20 @@ def load_plugins(
         if not hub.pm.is_registered(obj):  # a built-in handed in again is already there
             hub.pm.register(obj)
     return hub
+
+
+def load_default(spec: str) -> object:
+    """A built-in plugin from ``"module"`` (the module is the plugin) or ``"module:Factory"``.
+
+    A factory (usually the plugin class) is called with no arguments, once per hub: the instance
+    holds the plugin's settings and caches, so two hubs in one process never share them.
+    """
+    module_name, _, factory = spec.partition(":")
+    module = importlib.import_module(module_name)
+    if not factory:
+        return module
+    made: object = getattr(module, factory)()
+    return made
 
 
 def _register_module(hub: HubPlugins, name: str, load: Any) -> None:

@@ -18,10 +18,10 @@ from pydantic import ValidationError
 
 from hub.config import HubConfig
 from hub.connector import Capability, Connector
-from hub.delivery import Backoff, Deliverer, DeliveryResult
-from hub.engine import BatchResult, Engine, PipelineSettingsView
+from hub.pipeline.delivery import Backoff, Deliverer, DeliveryResult
+from hub.pipeline.engine import BatchResult, Pipeline, PipelineSettingsView
 from hub.errors import ConfigError
-from hub.intake import Intake, PullResult
+from hub.pipeline.intake import Intake, PullResult
 from hub.mapping import MappingSet
 from hub.plugins import HubPlugins, load_plugins
 from hub.store import Store, open_store
@@ -50,7 +50,7 @@ class Hub:
         self.owners = config.owner_list()
         self.wakeup = threading.Event()
         self.intake = Intake(store, wake=self.wakeup.set)
-        self.engine = Engine(
+        self.pipeline = Pipeline(
             store, plugins, mappings, connectors, self.owners,
             PipelineSettingsView(
                 qualify_score=config.pipeline.qualify_score,
@@ -71,7 +71,7 @@ class Hub:
         total = BatchResult()
         n = 0
         while max_batches is None or n < max_batches:
-            got = self.engine.process_batch(self.config.pipeline.batch_size)
+            got = self.pipeline.process_batch(self.config.pipeline.batch_size)
             total.add(got)
             n += 1
             if got.processed == 0:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hub.intake import Intake
+from hub.pipeline.intake import Intake
 from hub.schema import SourceRecord, utcnow
 
 CONNECTOR = "file"

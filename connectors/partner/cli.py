@@ -1,6 +1,6 @@
 """``leadhub partners ...`` and ``leadhub referrals ...``: manage partners, decide on conflicts.
 
-Mounted by hub/cli.py as ``app.add_typer(partners_app, name="partners")`` and
+Mounted by hub/cli/main.py as ``app.add_typer(partners_app, name="partners")`` and
 ``app.add_typer(referrals_app, name="referrals")``. Each command opens the configured store only
 (no connectors, no sandbox), so it works while the daemon runs.
 """
@@ -21,9 +21,9 @@ from connectors.partner import keys, service
 from connectors.partner.urls import check_callback_url
 from hub.config import HubConfig, load_config
 from hub.errors import ConfigError
-from hub.intake import Intake
+from hub.pipeline.intake import Intake
 from hub.store import Store, open_store
-from hub.store import partners as q
+from connectors.partner import store as q
 
 partners_app = typer.Typer(help="Partners who refer leads: add them, rotate their keys, disable them.",
                            no_args_is_help=True)

@@ -36,12 +36,12 @@ from hub.connector import (
     HealthReport,
     PushResult,
 )
-from hub.delivery import Backoff
+from hub.pipeline.delivery import Backoff
 from hub.schema import utcnow
 from hub.store import Store, open_store
-from hub.store import partners as q
+from connectors.partner import store as q
 from hub.store import tables as t
-from hub.store.partner_tables import referrals
+from connectors.partner.tables import referrals
 
 if TYPE_CHECKING:
     from fastapi import APIRouter, FastAPI

@@ -23,7 +23,7 @@ from connectors.partner.keys import fingerprint
 from connectors.partner.service import ReferralIn
 from connectors.partner.session import COOKIE, Session, SessionCodec, csrf_ok, new_session
 from hub.errors import InvalidRecord
-from hub.store import partners as q
+from connectors.partner import store as q
 
 if TYPE_CHECKING:
     from connectors.partner.connector import PartnerConnector

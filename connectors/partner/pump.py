@@ -2,7 +2,7 @@
 
 Most partner callbacks ride the hub's outbox (they are outcomes of a lead). A referral that ops
 reject while it is held never becomes a lead, so its callback is queued in
-:data:`hub.store.partner_tables.referral_events` instead, and this thread sends it: it runs for
+:data:`connectors.partner.tables.referral_events` instead, and this thread sends it: it runs for
 the life of the web app's workers (started from the connector's router lifespan), wakes every
 ``callback_poll_seconds`` or when :meth:`CallbackPump.wake` is called, and drains what is due.
 Rows are leased while being sent, so several daemons on one PostgreSQL never send one twice.

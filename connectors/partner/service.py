@@ -7,7 +7,7 @@ match it to an account with the hub's matcher, and check for *channel conflict*:
 * a referral of the same company (same account, domain or name) arrived within the protection
   window (``protection_days``), from another partner or from the same one.
 
-A referral without conflict is committed to the inbox at once (``hub.intake.submit``) and the
+A referral without conflict is committed to the inbox at once (``hub.pipeline.intake.submit``) and the
 processor wakes. One in conflict is kept with status ``conflict`` and a reason that names no
 other partner; ops release it (``leadhub referrals approve``) or refuse it with a reason the
 partner reads (``reject``).
@@ -29,7 +29,7 @@ from connectors.partner.keys import fingerprint, prefix_of, verify_key
 from hub.decisions import AccountCandidate, MatchKey, MatchOutcome
 from hub.errors import InvalidRecord
 from hub.schema import Inquiry, SourceRecord, utcnow
-from hub.store import partners as q
+from connectors.partner import store as q
 
 STREAM = "referral"
 #: The connector type whose mapping (mappings/partner.toml) reads referrals.

@@ -1,6 +1,6 @@
 """``leadhub forms ...``: list the configured web forms and print a form's embed snippet.
 
-Mounted by hub/cli.py as ``app.add_typer(forms_app, name="forms")``. Reads hub.toml only.
+Mounted by hub/cli/main.py as ``app.add_typer(forms_app, name="forms")``. Reads hub.toml only.
 """
 
 from __future__ import annotations

@@ -112,7 +112,7 @@ contacts = Table(
     Column("created_at", TS, nullable=False),
     #: The key under which two contacts are one person (``hub_contact_key``: canonical e-mail).
     Column("match_key", String(320)),
-    #: Blocking keys for candidate duplicates: normalised full name, phone digits (hub/contacts.py).
+    #: Blocking keys for candidate duplicates: normalised full name, phone digits (hub/pipeline/contacts.py).
     Column("name_key", String(400)),
     Column("phone_key", String(40)),
     #: Set when a person merged this contact into another (``leadhub contacts merge``).
@@ -323,6 +323,3 @@ match_reviews = Table(
     Column("created_at", TS, nullable=False),
 )
 
-
-# Tables owned by the partner connector's store module register on the same metadata.
-import hub.store.partner_tables  # noqa: E402,F401

@@ -2,4 +2,4 @@
 
 from __future__ import annotations
 
-from hub.sandbox.pytest_fixtures import sandbox, sandbox_reset  # noqa: F401 - pytest fixtures
+from sandbox.pytest_fixtures import sandbox, sandbox_reset  # noqa: F401 - pytest fixtures

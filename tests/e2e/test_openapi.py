@@ -17,8 +17,8 @@ import connectors.partner
 import connectors.webform
 from connectors.partner import keys
 from hub.runtime import Hub
-from hub.store import partners as q
-from hub.web import create_app
+from connectors.partner import store as q
+from hub.server.app import create_app
 
 KEY: dict[str, str] = {}
 

@@ -26,10 +26,10 @@ import connectors.partner
 import connectors.salesforce
 from connectors.partner import keys
 from hub.runtime import Hub
-from hub.sandbox.testing import SandboxServer
-from hub.store import partners as q
+from sandbox.testing import SandboxServer
+from connectors.partner import store as q
 from hub.store import tables as t
-from hub.web import create_app
+from hub.server.app import create_app
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

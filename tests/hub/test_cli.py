@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner, Result
 
-from hub.cli import app
+from hub.cli.main import app
 from hub.config import load_config
 from hub.plugins import DEFAULT_PLUGINS
-from hub.starter import STARTER_TOML
+from hub.cli.starter import STARTER_TOML
 
 ROOT = Path(__file__).resolve().parents[2]
 

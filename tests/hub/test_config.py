@@ -9,7 +9,7 @@ import pytest
 from pydantic import SecretStr
 from typer.testing import CliRunner
 
-from hub.cli import app
+from hub.cli.main import app
 from hub.config import load_config
 from hub.errors import ConfigError
 from hub.plugins import load_plugins
@@ -41,7 +41,7 @@ def test_repository_hub_toml_is_valid_and_points_at_the_sandbox() -> None:
     assert config.connectors["hubspot"].settings_dict()["host"] == "http://127.0.0.1:8765"
     assert "demo" in config.connectors["webform"].settings_dict()["forms"]
     # Owners carry the sandbox's seeded user ids (GET /_sandbox/team).
-    from hub.sandbox.testing import SandboxServer
+    from sandbox.testing import SandboxServer
 
     with SandboxServer() as server:
         assert server.control is not None

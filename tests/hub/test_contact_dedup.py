@@ -19,8 +19,8 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from connectors.file import import_file
-from hub import contact_review
-from hub.cli import app
+from hub.review import contacts as contact_review
+from hub.cli.main import app
 from hub.decisions import AccountMatch, MatchOutcome
 from hub.plugins import hookimpl
 from hub.runtime import Hub
@@ -244,7 +244,7 @@ def test_many_contacts_sharing_a_phone_are_compared_a_bounded_number_of_times(
         db_url: str, tmp_path: Path, hub_factory: Callable[..., Hub]) -> None:
     """A switchboard number on every contact of a company: each new one is compared with at most
     PER_KEY stored contacts per key, and a new person is no candidate when only the phone agrees."""
-    from hub.contacts import PER_KEY
+    from hub.pipeline.contacts import PER_KEY
 
     hub = hub_factory(db_url)
     first = "Ann Bo Carl Dina Eve Finn Gus Hana Ivo Jan Kai Lea Mo Nia Oli Pia Quin Rae Sam Tia Uma Vik Wes Xia Yan"

@@ -13,8 +13,9 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
+import connectors.partner.tables  # noqa: F401 - the partner channel's tables share the metadata
 from connectors.file import import_file
-from hub import contact_review
+from hub.review import contacts as contact_review
 from hub.runtime import Hub
 from hub.store import tables as t
 from hub.store.db import alembic_config, normalize_url

@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from connectors.file import import_file
-from hub import curation
+from hub.review import leads as curation
 from hub.decisions import AccountMatch, MatchOutcome
 from hub.plugins import hookimpl
 from hub.runtime import Hub
@@ -98,7 +98,7 @@ def test_matches_cli_lists_and_decides(tmp_path: Path, hub_factory: Callable[...
                                        monkeypatch: object) -> None:
     from typer.testing import CliRunner
 
-    from hub.cli import app
+    from hub.cli.main import app
 
     hub, _ = setup(tmp_path, hub_factory, sqlite_url)
     cfg = tmp_path / "hub.toml"
@@ -161,7 +161,7 @@ def test_leads_split_from_the_cli(tmp_path: Path, hub_factory: Callable[..., Hub
 
     from typer.testing import CliRunner
 
-    from hub.cli import app
+    from hub.cli.main import app
 
     hub = hub_factory(sqlite_url)
     (tmp_path / "m.csv").write_text("Email,First Name,Last Name,Company,Website,Product,Activity\n"

@@ -26,8 +26,8 @@ import pytest
 from hubspot.crm.contacts.exceptions import ApiException as ContactsApiException
 from typer.testing import CliRunner
 
-from hub.cli import app
-from hub.sandbox.testing import free_port, hubspot_client, salesforce_client
+from hub.cli.main import app
+from sandbox.testing import free_port, hubspot_client, salesforce_client
 
 ROOT = Path(__file__).resolve().parents[2]
 DEADLINE = 60.0
@@ -90,7 +90,7 @@ def _kill_sandbox(port: int) -> None:
     found = subprocess.run(["ps", "-eo", "pid=,args="], capture_output=True, text=True, check=False).stdout
     for line in found.splitlines():
         pid, _, args = line.strip().partition(" ")
-        if "hub.sandbox" in args and f"--port {port}" in args:
+        if "sandbox" in args and f"--port {port}" in args:
             os.kill(int(pid), signal.SIGKILL)
 
 

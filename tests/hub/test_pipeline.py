@@ -233,7 +233,7 @@ def test_outcome_moves_status_through_legal_steps(db_url: str, tmp_path: Path, h
     hub.process_pending()
     with hub.store.engine.connect() as conn:
         lead_id = next(r["id"] for r in hub.store.leads_page(conn) if r["status"] == "routed")
-    lead = hub.engine.record_outcome(Outcome(lead_id=lead_id, status=LeadStatus.WON, amount=12000.0,
+    lead = hub.pipeline.record_outcome(Outcome(lead_id=lead_id, status=LeadStatus.WON, amount=12000.0,
                                              reported_by="salesforce", reason="Closed Won"))
     assert lead.status == LeadStatus.WON
     with hub.store.engine.connect() as conn:
@@ -248,7 +248,7 @@ def test_outcome_moves_status_through_legal_steps(db_url: str, tmp_path: Path, h
     assert "outcome" in kinds
 
     with pytest.raises(Exception, match="cannot move from won to lost"):
-        hub.engine.record_outcome(Outcome(lead_id=lead_id, status=LeadStatus.LOST, reported_by="x"))
+        hub.pipeline.record_outcome(Outcome(lead_id=lead_id, status=LeadStatus.LOST, reported_by="x"))
 
 
 def test_sla_breach_escalates_then_claws_back(db_url: str, tmp_path: Path, hub_factory: Callable[..., Hub]) -> None:
@@ -262,13 +262,13 @@ def test_sla_breach_escalates_then_claws_back(db_url: str, tmp_path: Path, hub_f
     with hub.store.engine.connect() as conn:
         routed = [r for r in hub.store.leads_page(conn) if r["status"] == "routed"]
     first_owner = {r["id"]: r["owner_id"] for r in routed}
-    assert hub.engine.check_sla(now=utcnow()) == 0  # nobody is late yet
-    assert hub.engine.check_sla(now=utcnow() + timedelta(hours=1)) == len(routed)
+    assert hub.pipeline.check_sla(now=utcnow()) == 0  # nobody is late yet
+    assert hub.pipeline.check_sla(now=utcnow() + timedelta(hours=1)) == len(routed)
     with hub.store.engine.connect() as conn:
         for lead_id, owner in first_owner.items():
             lead = hub.store.get_lead(conn, lead_id)
             assert lead is not None and lead.status == LeadStatus.ESCALATED and lead.owner_id != owner
-    assert hub.engine.check_sla(now=utcnow() + timedelta(hours=2)) == len(routed)
+    assert hub.pipeline.check_sla(now=utcnow() + timedelta(hours=2)) == len(routed)
     with hub.store.engine.connect() as conn:
         lead = hub.store.get_lead(conn, routed[0]["id"])
         trail = hub.store.audit_trail(conn, routed[0]["id"])

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from hub.cli import app
+from hub.cli.main import app
 from hub.errors import PluginError
 from hub.plugins import DEFAULT_PLUGINS, ENTRY_POINT_GROUP, load_plugins
 

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from connectors.file import import_file
-from hub.cli import app
+from hub.cli.main import app
 from hub.runtime import Hub
 from hub.schema import Lead, LeadStatus, Outcome, utcnow
 from hub.store import tables as t
@@ -47,9 +47,9 @@ def recycled_lead(hub: Hub, tmp_path: Path, days_ago: float) -> Lead:
     (lead,) = leads(hub)
     assert lead.status == LeadStatus.ROUTED and lead.recycled_at is None
     when = utcnow() - timedelta(days=days_ago)
-    hub.engine.record_outcome(Outcome(lead_id=lead.id, status=LeadStatus.REJECTED, reason="no budget",
+    hub.pipeline.record_outcome(Outcome(lead_id=lead.id, status=LeadStatus.REJECTED, reason="no budget",
                                       reported_by="salesforce", at=when))
-    hub.engine.record_outcome(Outcome(lead_id=lead.id, status=LeadStatus.NURTURE, reported_by="hub"))
+    hub.pipeline.record_outcome(Outcome(lead_id=lead.id, status=LeadStatus.NURTURE, reported_by="hub"))
     (lead,) = leads(hub)
     assert lead.status == LeadStatus.NURTURE
     assert lead.recycled_at is not None and abs((lead.recycled_at - when).total_seconds()) < 1
@@ -117,7 +117,7 @@ def test_won_and_lost_leads_never_absorb(
     hub = hub_factory(db_url)
     feed(hub, tmp_path, ANN)
     (lead,) = leads(hub)
-    hub.engine.record_outcome(Outcome(lead_id=lead.id, status=closed, reported_by="salesforce"))
+    hub.pipeline.record_outcome(Outcome(lead_id=lead.id, status=closed, reported_by="salesforce"))
     got = feed(hub, tmp_path, BO)
     assert (got.leads_created, got.leads_merged) == (1, 0)
     first, second = leads(hub)

@@ -10,7 +10,7 @@ import pytest
 
 from connectors.hubspot import HubSpotConnector, HubSpotSettings
 from hub.mapping import MappingSet
-from hub.sandbox.testing import SandboxServer
+from sandbox.testing import SandboxServer
 
 ROOT = Path(__file__).resolve().parents[3]
 

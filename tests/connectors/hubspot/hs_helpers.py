@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub.sandbox.testing import SandboxServer
+from sandbox.testing import SandboxServer
 from hub.testing import routed_items  # noqa: F401 - re-exported for the tests
 
 
@@ -40,7 +40,7 @@ def insert_late(portal: SandboxServer, object_type: str, values: dict[str, str],
     changed in-process (thread mode)."""
     from datetime import UTC, datetime
 
-    from hub.sandbox.hs_portal import OBJECT_TYPES, hs_datetime
+    from sandbox.hs_portal import OBJECT_TYPES, hs_datetime
 
     assert portal.state is not None
     stamp = hs_datetime(datetime.fromtimestamp(stamp_ms / 1000, UTC))

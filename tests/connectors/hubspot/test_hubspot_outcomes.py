@@ -14,7 +14,7 @@ from hs_helpers import connector_config, hub_plugins, routed_items
 from connectors.file import import_file
 from connectors.hubspot import HubSpotConnector
 from hub.runtime import Hub
-from hub.sandbox.testing import SandboxServer
+from sandbox.testing import SandboxServer
 from hub.schema import LeadStatus, Outcome
 
 CSV = """Email,First Name,Last Name,Company,Website,Country,Product,Activity,Notes
@@ -92,13 +92,13 @@ def test_hub_status_changes_update_lifecycle_and_lead_status(
         return dict(got.properties)
 
     # Another system (say Salesforce) reports the rep accepted, then rejected it; the hub recycles it.
-    hub.engine.record_outcome(Outcome(lead_id=acme.id, status=LeadStatus.ACCEPTED, reported_by="salesforce"))
+    hub.pipeline.record_outcome(Outcome(lead_id=acme.id, status=LeadStatus.ACCEPTED, reported_by="salesforce"))
     assert hub.deliverer.deliver_due().sent == 1
     assert (contact()["lifecyclestage"], contact()["hs_lead_status"]) == ("salesqualifiedlead", "IN_PROGRESS")
 
-    hub.engine.record_outcome(Outcome(lead_id=acme.id, status=LeadStatus.REJECTED, reason="no budget",
+    hub.pipeline.record_outcome(Outcome(lead_id=acme.id, status=LeadStatus.REJECTED, reason="no budget",
                                       reported_by="salesforce"))
-    hub.engine.record_outcome(Outcome(lead_id=acme.id, status=LeadStatus.NURTURE, reported_by="hub"))
+    hub.pipeline.record_outcome(Outcome(lead_id=acme.id, status=LeadStatus.NURTURE, reported_by="hub"))
     assert hub.deliverer.deliver_due().sent >= 1
     # Back to marketing: an earlier lifecycle stage (cleared first, as HubSpot requires).
     assert (contact()["lifecyclestage"], contact()["hs_lead_status"]) == ("lead", "UNQUALIFIED")

@@ -13,7 +13,7 @@ from hs_helpers import connector_config, hub_plugins, hubspot_calls, insert_late
 from connectors.hubspot import HubSpotConnector
 from connectors.hubspot.pull import SEARCH_CAP, to_ms
 from hub.runtime import Hub
-from hub.sandbox.testing import SandboxServer
+from sandbox.testing import SandboxServer
 from hub.schema import SourceRecord
 
 SEARCH = "POST /crm/v3/objects/{object_type}/search"

@@ -9,7 +9,7 @@ from hs_helpers import hubspot_calls, routed_items
 
 from connectors.hubspot import HubSpotConnector
 from hub.decisions import Owner
-from hub.sandbox.testing import SandboxServer
+from sandbox.testing import SandboxServer
 
 UPSERT = "POST /crm/v3/objects/{object_type}/batch/{action}"
 SEARCH = "POST /crm/v3/objects/{object_type}/search"

@@ -16,8 +16,8 @@ from partner_helpers import Receiver
 import connectors.partner
 from connectors.partner import keys
 from hub.runtime import Hub
-from hub.store import partners as q
-from hub.web import create_app
+from connectors.partner import store as q
+from hub.server.app import create_app
 
 
 @dataclass

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from connectors.partner import keys
 from hub.runtime import Hub
-from hub.store import partners as q
+from connectors.partner import store as q
 from hub.store import tables as t
 
 GLOBEX = {"company_name": "Globex", "company_domain": "globex.com", "contact_email": "ann@globex.com",
@@ -146,7 +146,7 @@ def test_outcome_is_visible_after_the_deal_closes(hub: Hub, client: TestClient, 
     lead_id = client.get(f"/api/v1/referrals/{ref}", headers=p.auth).json()
     with hub.store.engine.connect() as conn:
         lead = conn.execute(select(t.leads.c.id)).scalar_one()
-    hub.engine.record_outcome(Outcome(lead_id=lead, status=LeadStatus.WON, amount=48000.0,
+    hub.pipeline.record_outcome(Outcome(lead_id=lead, status=LeadStatus.WON, amount=48000.0,
                                       reason="signed 3-year deal", reported_by="salesforce"))
     detail = client.get(f"/api/v1/referrals/{ref}", headers=p.auth).json()
     assert detail["status"] == "won"

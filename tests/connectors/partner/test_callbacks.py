@@ -63,7 +63,7 @@ def test_routed_outcome_is_posted_signed_with_retries(hub: Hub, client: TestClie
 
 
 def test_failing_callback_is_retried_later_then_dead_lettered(partner_hub: Callable, make_partner: Callable) -> None:
-    from hub.web import create_app
+    from hub.server.app import create_app
 
     hub = partner_hub()
     p = make_partner(hub, "Acme", callback_url=URL)
@@ -97,7 +97,7 @@ def test_real_loopback_receiver_gets_every_status_change(hub: Hub, client: TestC
     assert handler.event.wait(5)
     with hub.store.engine.connect() as conn:
         lead_id = conn.execute(select(t.leads.c.id)).scalar_one()
-    hub.engine.record_outcome(Outcome(lead_id=lead_id, status=LeadStatus.ACCEPTED, reported_by="salesforce"))
+    hub.pipeline.record_outcome(Outcome(lead_id=lead_id, status=LeadStatus.ACCEPTED, reported_by="salesforce"))
     hub.deliverer.deliver_due()
     statuses = [json.loads(body)["status"] for _, body in handler.got]
     for headers, body in handler.got:
@@ -112,7 +112,7 @@ def test_callbacks_reach_a_partner_connector_under_another_instance_name(
         receiver: tuple[str, type[Receiver]]) -> None:
     """No partner-specific normalizer: the engine names the instance as the activity's source."""
     import connectors.partner
-    from hub.web import create_app
+    from hub.server.app import create_app
 
     url, handler = receiver
     hub = hub_factory(sqlite_url, extra_plugins=(connectors.partner,), connectors={"channel": {"type": "partner"}})

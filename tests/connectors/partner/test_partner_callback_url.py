@@ -13,7 +13,7 @@ from sqlalchemy import select
 from connectors.partner.callbacks import SIGNATURE_HEADER, verify
 from hub.runtime import Hub
 from hub.store import tables as t
-from hub.web import create_app
+from hub.server.app import create_app
 
 URL = "https://hooks.acme.example/leadhub"
 

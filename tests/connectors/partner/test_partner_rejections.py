@@ -30,10 +30,10 @@ from connectors.partner.callbacks import (
 )
 from connectors.partner.connector import PartnerConnector
 from hub.runtime import Hub
-from hub.store import partners as q
+from connectors.partner import store as q
 from hub.store import tables as t
-from hub.store.partner_tables import referral_events
-from hub.web import create_app
+from connectors.partner.tables import referral_events
+from hub.server.app import create_app
 
 INITECH = {"company_name": "Initech", "company_domain": "initech.com"}
 URL = "https://hooks.bolt.example/leadhub"

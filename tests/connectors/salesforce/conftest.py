@@ -10,7 +10,7 @@ import pytest
 
 from connectors.salesforce import SalesforceConnector, SalesforceSettings
 from hub.mapping import MappingSet
-from hub.sandbox.testing import SandboxServer
+from sandbox.testing import SandboxServer
 
 ROOT = Path(__file__).resolve().parents[3]
 #: Retries fast enough for tests (a Retry-After from the sandbox is still honoured).

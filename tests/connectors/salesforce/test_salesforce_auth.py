@@ -16,9 +16,9 @@ from connectors.salesforce import SalesforceConnector
 from connectors.salesforce.pull import to_source_record
 from hub.decisions import Owner
 from hub.errors import AuthError
-from hub.sandbox.control import SandboxControl
-from hub.sandbox.oauth import token_fingerprint
-from hub.sandbox.testing import SandboxServer
+from sandbox.control import SandboxControl
+from sandbox.oauth import token_fingerprint
+from sandbox.testing import SandboxServer
 
 Make = Callable[..., SalesforceConnector]
 TOKEN_ENDPOINT = "POST /services/oauth2/token"

@@ -9,7 +9,7 @@ from typing import Any
 
 import connectors.salesforce
 from hub.runtime import Hub
-from hub.sandbox.testing import SandboxServer
+from sandbox.testing import SandboxServer
 
 
 def _hub(hub_factory: Callable[..., Hub], sqlite_url: str, org: SandboxServer, owner_crm_id: str) -> Hub:

@@ -13,7 +13,7 @@ from hub.testing import routed_items
 from connectors.salesforce import SalesforceConnector, SalesforceSettings
 from connectors.salesforce.pull import to_source_record
 from hub.connector import Page
-from hub.sandbox.testing import SandboxServer
+from sandbox.testing import SandboxServer
 
 Make = Callable[..., SalesforceConnector]
 

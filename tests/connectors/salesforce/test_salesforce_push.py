@@ -13,7 +13,7 @@ from hub.testing import routed_items
 from connectors.salesforce import SalesforceConnector
 from hub.decisions import Owner
 from hub.errors import AuthError, RateLimited, TransientError
-from hub.sandbox.testing import SandboxServer
+from sandbox.testing import SandboxServer
 from hub.schema import utcnow
 
 Make = Callable[..., SalesforceConnector]

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 import connectors.webform
 from hub.runtime import Hub
-from hub.web import create_app
+from hub.server.app import create_app
 
 FORMS: dict[str, Any] = {
     "demo": {"title": "Request a demo", "activity_kind": "demo_request", "product_line": "analytics",

@@ -143,7 +143,7 @@ def test_cors_allow_list(client: TestClient) -> None:
 
 
 def test_rate_limit_per_ip(webform_hub) -> None:  # type: ignore[no-untyped-def]
-    from hub.web import create_app
+    from hub.server.app import create_app
 
     hub = webform_hub(rate_limit="3/minute")
     with TestClient(create_app(hub, start_workers=False)) as client:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from hub.contacts import name_key, phone_key
+from hub.pipeline.contacts import name_key, phone_key
 
 revision = "0005"
 down_revision = "0004"
@@ -68,7 +68,7 @@ def upgrade() -> None:
 
 
 def _backfill_blocking_keys(contacts: sa.TableClause) -> None:
-    """Name and phone keys as :mod:`hub.contacts` computes them, in batches (Python, not SQL)."""
+    """Name and phone keys as :mod:`hub.pipeline.contacts` computes them, in batches (Python, not SQL)."""
     conn = op.get_bind()
     last = ""
     stmt = sa.update(contacts).where(contacts.c.id == sa.bindparam("b_id")).values(

@@ -1,0 +1,585 @@
+"""The ``leadhub`` command line (typer + rich). ``--json`` wherever a script would read the output."""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+from collections.abc import Callable
+from typing import Annotated, Any, Self
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from hub.config import HubConfig, load_config
+from hub.pipeline.engine import BatchResult
+from hub.errors import ConfigError, HubError
+from hub.review.explain import explain, lead_details
+from hub.runtime import Hub, build_hub, settle_start_up_memory
+
+app = typer.Typer(help="LeadHub: capture, match, qualify, route and deliver sales leads.", no_args_is_help=True)
+leads_app = typer.Typer(help="Look at leads and why they went where they went.", no_args_is_help=True)
+quarantine_app = typer.Typer(help="Records that could not be processed, with the reason.", no_args_is_help=True)
+dead_app = typer.Typer(help="Deliveries that failed for good; replay them once the cause is fixed.", no_args_is_help=True)
+app.add_typer(leads_app, name="leads")
+app.add_typer(quarantine_app, name="quarantine")
+app.add_typer(dead_app, name="dead-letters")
+
+# soft_wrap: long lines stay whole when piped into a file or another program.
+console = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="hub.toml to use (default: ./hub.toml or $LEADHUB_CONFIG)")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+
+
+def _config(path: Path | None) -> HubConfig:
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        err.print(f"[red]configuration error:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+
+def _hub(path: Path | None) -> Hub:
+    return _hub_from(_config(path))
+
+
+def _hub_from(config: HubConfig) -> Hub:
+    try:
+        return build_hub(config)
+    except HubError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+@app.callback()
+def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log more.")] = False) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("hub").setLevel(logging.DEBUG if verbose else logging.INFO)
+
+
+# -- init ------------------------------------------------------------------------------------
+@app.command()
+def init(
+    path: Annotated[Path, typer.Argument(help="Where to write the starter file.")] = Path("hub.toml"),
+    force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a starter hub.toml (SQLite, the sandbox CRMs, a JSONL destination, two owners)."""
+    if path.exists() and not force:
+        err.print(f"{path} exists; use --force to overwrite it")
+        raise typer.Exit(1)
+    from hub.cli.starter import STARTER_TOML
+
+    path.write_text(STARTER_TOML, encoding="utf-8")
+    console.print(f"wrote {path}; next: [bold]leadhub check[/bold], then [bold]leadhub run[/bold]")
+
+
+# -- run / sync ------------------------------------------------------------------------------
+@app.command()
+def run(
+    config: ConfigOpt = None,
+    host: Annotated[str | None, typer.Option(help="Listen address (default from [server]).")] = None,
+    port: Annotated[int | None, typer.Option(help="Listen port (default from [server]).")] = None,
+    with_sandbox: Annotated[bool, typer.Option("--with-sandbox", help="Start the sandbox CRMs first (demo / make run).")] = False,
+    sandbox_port: Annotated[int, typer.Option(help="Port of the sandbox CRMs (with --with-sandbox).")] = 8765,
+) -> None:
+    """Run the daemon: web app (forms, partner API, /healthz, /metrics) plus the engine's workers.
+
+    SIGTERM or Ctrl-C stops intake, lets the workers finish the batch in hand, then exits 0.
+    """
+    import uvicorn
+
+    from hub.cli.starter import SandboxError, SandboxProcess
+    from hub.server.app import create_app
+
+    cfg = _config(config)
+    sandbox: SandboxProcess | None = None
+    stop_signal = _StopSignal()
+    try:
+        if with_sandbox:
+            sandbox = SandboxProcess(sandbox_port)
+            try:
+                sandbox.start()
+            except SandboxError as exc:
+                err.print(f"[red]error:[/red] {exc}")
+                raise typer.Exit(2) from None
+            for name in cfg.use_sandbox(sandbox.url):
+                console.print(f"connector {name} -> sandbox")
+            console.print(f"sandbox CRMs at {sandbox.url} (control API: {sandbox.url}/_sandbox/)")
+        hub = _hub_from(cfg)
+        settle_start_up_memory()
+        server = cfg.server
+        listen_host, listen_port = host or server.host, server.port if port is None else port
+        try:
+            console.print(f"LeadHub on http://{listen_host}:{listen_port} (database {cfg.safe_database_url}; "
+                          "Ctrl-C or SIGTERM to stop)")
+            with stop_signal:
+                uvicorn.run(create_app(hub), host=listen_host, port=listen_port, log_level="info",
+                            timeout_graceful_shutdown=20)
+        finally:
+            hub.close()
+    finally:
+        if sandbox is not None:
+            sandbox.stop()
+    if stop_signal.received:
+        console.print(f"stopped on {stop_signal.received}")
+
+
+class _StopSignal:
+    """Makes SIGTERM/SIGINT end ``run`` cleanly (exit 0, hub closed, sandbox stopped).
+
+    uvicorn shuts down gracefully on these signals and then re-raises the signal to the handler
+    that was installed before it; with the default handler, SIGTERM would kill the process
+    before the ``finally`` blocks close the hub and stop the sandbox. This handler only notes it.
+    """
+
+    def __init__(self) -> None:
+        self.received: str | None = None
+        self._saved: dict[int, Any] = {}
+
+    def _note(self, signum: int, _frame: Any) -> None:
+        self.received = signal.Signals(signum).name
+
+    def __enter__(self) -> Self:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                self._saved[sig] = signal.signal(sig, self._note)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self._saved.items():
+            signal.signal(sig, handler)
+        self._saved.clear()
+
+
+@app.command()
+def sync(
+    config: ConfigOpt = None,
+    once: Annotated[bool, typer.Option("--once", help="Pull, process and deliver what is pending, then exit.")] = True,
+    json_out: JsonOpt = False,
+) -> None:
+    """Pull, process and deliver everything pending, then exit (non-zero if anything dead-lettered)."""
+    hub = _hub(config)
+    settle_start_up_memory()
+    try:
+        report = hub.sync_once()
+        with hub.store.engine.connect() as conn:
+            counts = hub.store.counts(conn)
+    finally:
+        hub.close()
+    data = {
+        "pulled": {k: vars(v) for k, v in report.pulled.items()},
+        "processed": vars(report.processed),
+        "delivered": vars(report.delivered),
+        "errors": report.errors,
+        "backlog": counts,
+    }
+    if json_out:
+        _print_json(data)
+    else:
+        p, d = report.processed, report.delivered
+        console.print(f"processed {p.processed} record(s): {p.leads_created} new lead(s), {p.leads_merged} merged, "
+                      f"{p.routed} routed, {p.outcomes} outcome(s), {p.quarantined} quarantined")
+        console.print(f"delivered {d.sent}, retrying {d.retried}, dead-lettered {d.dead} ({d.calls} call(s))")
+        for e in report.errors:
+            err.print(f"[red]{e}[/red]")
+    if report.delivered.dead or report.errors:
+        raise typer.Exit(1)
+
+
+# -- import ----------------------------------------------------------------------------------
+@app.command("import")
+def import_(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="CSV or JSON Lines file.")],
+    source: Annotated[str, typer.Option(help="Where these leads come from, e.g. tradeshow-2026.")],
+    stream: Annotated[str | None, typer.Option(help="Mapping stream of mappings/file.toml (default: by extension).")] = None,
+    process: Annotated[bool, typer.Option(help="Process the imported records right away.")] = True,
+    progress_bar: Annotated[bool | None, typer.Option(
+        "--progress/--no-progress", help="Show a progress bar (default: when stderr is a terminal).")] = None,
+    config: ConfigOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Import leads from a spreadsheet export; bad rows are quarantined with their line number."""
+    from connectors.file import import_file
+
+    hub = _hub(config)
+    settle_start_up_memory()
+    try:
+        with file.open("rb") as fh:
+            total = max(sum(1 for _ in fh) - (0 if file.suffix.lower() in (".jsonl", ".ndjson") else 1), 0)
+        show = err.is_terminal and not json_out if progress_bar is None else progress_bar
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=err, disable=not show) as progress:
+            task = progress.add_task(f"importing {file.name}", total=total)
+            report = import_file(file, hub.intake, source=source, stream=stream,
+                                 progress=lambda n: progress.update(task, completed=n))
+            processed = None
+            if process:
+                ptask = progress.add_task("processing", total=report.new)
+                processed = BatchResult()
+                done = 0
+                while True:
+                    got = hub.pipeline.process_batch(hub.config.pipeline.batch_size)
+                    if got.processed == 0:
+                        break
+                    processed.add(got)
+                    done += got.processed
+                    progress.update(ptask, completed=done)
+                hub.deliverer.deliver_due()
+    except ValueError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    finally:
+        hub.close()
+    data = {"rows": report.rows, "new": report.new, "quarantined": report.quarantined,
+            "processed": vars(processed) if processed else None}
+    if json_out:
+        _print_json(data)
+        return
+    console.print(f"{file.name}: {report.rows} row(s), {report.new} new, {report.quarantined} unreadable row(s) quarantined")
+    if processed:
+        console.print(f"processed {processed.processed}: {processed.leads_created} new lead(s), {processed.leads_merged} merged, "
+                      f"{processed.routed} routed, {processed.quarantined} quarantined")
+    if report.quarantined or (processed and processed.quarantined):
+        console.print("see why with [bold]leadhub quarantine list[/bold]")
+
+
+# -- status ----------------------------------------------------------------------------------
+@app.command()
+def status(config: ConfigOpt = None, json_out: JsonOpt = False) -> None:
+    """Connectors, cursors, backlog, quarantine and dead letters at a glance."""
+    hub = _hub(config)
+    try:
+        with hub.store.engine.connect() as conn:
+            counts = hub.store.counts(conn)
+            cursors = hub.store.all_cursors(conn)
+            outbox = hub.store.outbox_counts(conn)
+    finally:
+        hub.close()
+    conns: list[dict[str, Any]] = [{"name": n, "type": c.name, "capabilities": sorted(c.capabilities)}
+                                   for n, c in hub.connectors.items()]
+    data = {"database": hub.config.safe_database_url, "connectors": conns, "cursors": cursors, "backlog": counts,
+            "outbox": [{"destination": d, "status": s, "count": n} for (d, s), n in sorted(outbox.items())]}
+    if json_out:
+        _print_json(data)
+        return
+    console.print(f"database {data['database']}")
+    t = Table(title="connectors")
+    for col in ("name", "type", "capabilities"):
+        t.add_column(col)
+    for c in conns:
+        t.add_row(c["name"], c["type"], ", ".join(c["capabilities"]))
+    console.print(t)
+    if cursors:
+        t = Table(title="cursors")
+        for col in ("connector", "stream", "value", "updated"):
+            t.add_column(col)
+        for c in cursors:
+            t.add_row(str(c["connector"]), str(c["stream"]), json.dumps(c["value"])[:60], str(c["updated_at"])[:19])
+        console.print(t)
+    t = Table(title="backlog")
+    t.add_column("queue")
+    t.add_column("rows", justify="right")
+    for k, v in counts.items():
+        t.add_row(k, str(v))
+    console.print(t)
+
+
+# -- leads -----------------------------------------------------------------------------------
+@leads_app.command("list")
+def leads_list(
+    config: ConfigOpt = None,
+    status_: Annotated[str | None, typer.Option("--status", help="Only leads in this status.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 50,
+    json_out: JsonOpt = False,
+) -> None:
+    """The newest leads."""
+    hub = _hub(config)
+    try:
+        with hub.store.engine.connect() as conn:
+            rows = hub.store.leads_page(conn, status=status_, limit=limit)
+    finally:
+        hub.close()
+    if json_out:
+        _print_json(rows)
+        return
+    t = Table()
+    for col in ("id", "account", "product", "status", "score", "owner", "created"):
+        t.add_column(col)
+    for r in rows:
+        t.add_row(r["id"], r["account_name"], r["product_line"], r["status"], str(r["score"]), r["owner_id"] or "-",
+                  str(r["created_at"])[:19])
+    console.print(t)
+
+
+@leads_app.command("show")
+def leads_show(lead_id: str, config: ConfigOpt = None, json_out: JsonOpt = False) -> None:
+    """One lead, why it matched its account, scored what it scored and went to its owner."""
+    hub = _hub(config)
+    try:
+        data = lead_details(hub, lead_id)
+    finally:
+        hub.close()
+    if data is None:
+        err.print(f"no lead {lead_id}; list leads with `leadhub leads list`")
+        raise typer.Exit(1)
+    data["why"] = explain(data["audit"])
+    if json_out:
+        _print_json(data)
+        return
+    lead, account = data["lead"], data["account"] or {}
+    console.print(f"[bold]{lead['id']}[/bold]  {account.get('name', '?')} / {lead['product_line']}")
+    console.print(f"status {lead['status']}, score {lead['score']}, owner {lead['owner_id'] or '-'}, "
+                  f"SLA due {lead['sla_due_at'] or '-'}")
+    for c in lead["contacts"]:
+        name = " ".join(x for x in (c.get("first_name"), c.get("last_name")) if x)
+        console.print(f"  contact: {name or '-'} <{c.get('email') or '-'}>")
+    for a in lead["activities"]:
+        console.print(f"  activity {a.get('id', '?')}: {a['kind']} via {a['source']} at {str(a['at'])[:19]}")
+    for d in data["duplicates"]:
+        console.print(f"  candidate duplicate: {d['contact']['name']} ({d['contact']['id']}) may be "
+                      f"{d['other']['name']} ({d['other']['id']}): {d['reason']} (confidence {d['confidence']:.2f}); "
+                      f"`leadhub contacts merge {d['other']['id']} {d['contact']['id']}` or `... keep-apart`", markup=False)
+    console.print("[bold]why[/bold]")
+    if not data["why"]:
+        console.print("  no decision recorded yet (the lead's records may still be pending)")
+    for label, reason in data["why"].items():
+        console.print(f"  {label + ':':<9} {reason}", markup=False)
+    console.print("[bold]history[/bold]")
+    for e in data["audit"]:
+        console.print(f"  {str(e['at'])[:19]}  {e['action']:<8} {e['reason']}", markup=False)
+    for o in data["outcomes"]:
+        console.print(f"  outcome: {o.get('status')} {o.get('reason') or ''}", markup=False)
+
+
+@leads_app.command("split")
+def leads_split(
+    lead_id: str,
+    activity: Annotated[int, typer.Option("--activity", help="The activity to move (ids: `leads show ID`).")],
+    account_name: Annotated[str | None, typer.Option(help="The company it belongs to (default: from the record).")] = None,
+    by: Annotated[str | None, typer.Option(help="Who decides (default: your user name).")] = None,
+    config: ConfigOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Undo a merge: move one activity and its person to a new lead on a new account."""
+    import getpass
+
+    from hub.review.leads import split_activity
+
+    _run_decision(config, json_out,
+                  lambda hub: split_activity(hub, lead_id, activity, by=by or getpass.getuser(),
+                                             account_name=account_name))
+
+
+def _run_decision(config: Path | None, json_out: bool, act: Callable[[Hub], Any]) -> None:
+    """Run a curation decision (a split, a contact merge...): its message, or its fields as JSON.
+
+    A refused decision (unknown id, nothing to undo) is one red line and exit status 1.
+    """
+    hub = _hub(config)
+    try:
+        result = act(hub)
+    except (LookupError, ValueError) as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from None
+    finally:
+        hub.close()
+    if json_out:
+        _print_json(vars(result))
+    else:
+        console.print(result.message, markup=False)
+
+
+@leads_app.command("export")
+def leads_export(
+    config: ConfigOpt = None,
+    fmt: Annotated[str, typer.Option("--format", help="Only jsonl is supported.")] = "jsonl",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")] = None,
+) -> None:
+    """Every lead as JSON Lines (streamed)."""
+    if fmt != "jsonl":
+        err.print("only --format jsonl is supported")
+        raise typer.Exit(2)
+    hub = _hub(config)
+    out = output.open("w", encoding="utf-8") if output else sys.stdout
+    n = 0
+    try:
+        with hub.store.engine.connect() as conn:
+            for ids in hub.store.iter_lead_ids(conn):
+                for lead_id in ids:
+                    lead = hub.store.get_lead(conn, lead_id)
+                    if lead is not None:
+                        out.write(lead.model_dump_json() + "\n")
+                        n += 1
+    finally:
+        hub.close()
+        if output:
+            out.close()
+    if output:
+        console.print(f"wrote {n} lead(s) to {output}")
+
+
+# -- quarantine and dead letters -------------------------------------------------------------
+def _list_queue(config: Path | None, json_out: bool, read: Any, columns: dict[str, str]) -> list[dict[str, Any]]:
+    """Rows of one of the hub's queues, as JSON or as a table of ``columns`` (title -> row key)."""
+    hub = _hub(config)
+    try:
+        with hub.store.engine.connect() as conn:
+            rows: list[dict[str, Any]] = read(hub.store, conn)
+    finally:
+        hub.close()
+    if json_out:
+        _print_json(rows)
+        return rows
+    table = Table(*columns)
+    for r in rows:
+        table.add_row(*(str(r[key]) for key in columns.values()))
+    console.print(table)
+    return rows
+
+
+@quarantine_app.command("list")
+def quarantine_list(config: ConfigOpt = None, limit: int = 100, json_out: JsonOpt = False) -> None:
+    """Open quarantine entries with the reason each was kept."""
+    rows = _list_queue(config, json_out, lambda store, conn: store.quarantined(conn, limit=limit),
+                       {"id": "id", "connector": "connector", "stream": "stream", "where": "source_ref",
+                        "reason": "reason"})
+    if rows and not json_out:
+        console.print("fix the mapping or the source, then [bold]leadhub quarantine replay --all[/bold]")
+
+
+@quarantine_app.command("replay")
+def quarantine_replay(
+    ids: Annotated[list[int] | None, typer.Argument(help="Entry ids (see `quarantine list`).")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Replay every open entry.")] = False,
+    process: Annotated[bool, typer.Option(help="Process the replayed records right away.")] = True,
+    config: ConfigOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Send quarantined records through the pipeline again (after fixing the mapping or source)."""
+    if not ids and not all_:
+        err.print("name entry ids or use --all")
+        raise typer.Exit(2)
+    hub = _hub(config)
+    try:
+        with hub.store.engine.begin() as conn:
+            replayed, skipped = hub.store.replay_quarantine(conn, None if all_ else list(ids or []))
+        result = hub.process_pending() if process else None
+    finally:
+        hub.close()
+    data = {"replayed": replayed, "not_replayable": skipped, "processed": vars(result) if result else None}
+    if json_out:
+        _print_json(data)
+        return
+    console.print(f"replayed {replayed} record(s)")
+    if result:
+        console.print(f"processed {result.processed}: {result.quarantined} quarantined again")
+    if skipped:
+        console.print(f"entries {skipped} were unreadable input: fix the file and import it again")
+
+
+@dead_app.command("list")
+def dead_list(config: ConfigOpt = None, limit: int = 100, json_out: JsonOpt = False) -> None:
+    """Deliveries that failed for good, with the destination's error."""
+    _list_queue(config, json_out, lambda store, conn: store.dead_letters(conn, limit=limit),
+                {"id": "id", "destination": "destination", "kind": "kind", "lead": "lead_id",
+                 "attempts": "attempts", "error": "error"})
+
+
+@dead_app.command("replay")
+def dead_replay(
+    ids: Annotated[list[int] | None, typer.Argument(help="Dead letter ids (see `dead-letters list`).")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Replay every open dead letter.")] = False,
+    deliver: Annotated[bool, typer.Option(help="Deliver right away.")] = True,
+    config: ConfigOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Put dead-lettered deliveries back in the outbox."""
+    if not ids and not all_:
+        err.print("name dead letter ids or use --all")
+        raise typer.Exit(2)
+    hub = _hub(config)
+    try:
+        with hub.store.engine.begin() as conn:
+            n = hub.store.replay_dead_letters(conn, None if all_ else list(ids or []))
+        result = hub.deliverer.deliver_due() if deliver else None
+    finally:
+        hub.close()
+    if json_out:
+        _print_json({"replayed": n, "delivery": vars(result) if result else None})
+        return
+    console.print(f"replayed {n} delivery(ies)" + (f"; sent {result.sent}, dead again {result.dead}" if result else ""))
+
+
+# -- plugins / check -------------------------------------------------------------------------
+@app.command()
+def plugins(config: ConfigOpt = None) -> None:
+    """Every loaded plugin as JSON: name, version, hooks (and plugins that failed to load)."""
+    from hub.plugins import load_plugins
+
+    cfg = _config(config)
+    pm = load_plugins([cfg.resolve_path(d) for d in cfg.plugin_dirs])
+    _print_json({"plugins": pm.describe(), "problems": [vars(p) for p in pm.problems]})
+
+
+@app.command()
+def check(config: ConfigOpt = None, json_out: JsonOpt = False) -> None:
+    """Validate hub.toml and the mappings, then test every connector's connection."""
+    hub = _hub(config)
+    results = []
+    try:
+        for name, connector in hub.connectors.items():
+            try:
+                rep = connector.check()
+                results.append({"connector": name, "ok": rep.ok, "message": rep.message})
+            except Exception as exc:  # noqa: BLE001 - reported per connector
+                results.append({"connector": name, "ok": False, "message": f"{type(exc).__name__}: {exc}"})
+    finally:
+        hub.close()
+    problems = [vars(p) for p in hub.plugins.problems]
+    ok = all(r["ok"] for r in results)
+    if json_out:
+        _print_json({"config": "ok", "mappings": hub.mappings.connectors(), "connectors": results,
+                     "plugin_problems": problems, "ok": ok})
+    else:
+        console.print("[green]configuration and mappings are valid[/green]")
+        for r in results:
+            mark = "[green]ok[/green]" if r["ok"] else "[red]FAIL[/red]"
+            console.print(f"  {mark} {r['connector']}: {r['message']}")
+        for p in problems:
+            console.print(f"  [yellow]plugin {p['name']} skipped[/yellow]: {p['error']}")
+    if not ok:
+        raise typer.Exit(1)
+
+
+def _mount_subcommands() -> None:
+    from connectors.partner.cli import partners_app, referrals_app
+    from connectors.webform.cli import forms_app
+    from hub.cli.contacts import contacts_app
+    from hub.cli.matches import matches_app
+    from sandbox.cli import app as sandbox_app
+
+    app.add_typer(sandbox_app, name="sandbox", help="The local sandbox CRMs (Salesforce and HubSpot).")
+    app.add_typer(partners_app, name="partners", help="Partners who submit referrals, and their API keys.")
+    app.add_typer(referrals_app, name="referrals", help="Partner referrals; approve or reject channel conflicts.")
+    app.add_typer(forms_app, name="forms", help="Web forms declared in hub.toml, and their embed snippets.")
+    app.add_typer(matches_app, name="matches", help="Uncertain account matches waiting for a person.")
+    app.add_typer(contacts_app, name="contacts", help="Contacts that may be one person: merge, keep apart, undo.")
+
+
+_mount_subcommands()
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,1 @@
+"""The daemon's web side and workers: the ASGI app, background workers, Prometheus metrics."""
