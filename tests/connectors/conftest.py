@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from hub.mapping import MappingSet
-from sandbox.pytest_fixtures import sandbox, sandbox_reset  # noqa: F401 - fixtures for every connector test
 
 ROOT = Path(__file__).resolve().parents[2]
 

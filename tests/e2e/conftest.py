@@ -2,4 +2,3 @@
 
 from __future__ import annotations
 
-from sandbox.pytest_fixtures import sandbox, sandbox_reset  # noqa: F401 - pytest fixtures

@@ -8,21 +8,20 @@ from typing import Any
 import pytest
 
 from sandbox.control import SandboxControl
-from sandbox.pytest_fixtures import sandbox, sandbox_reset  # noqa: F401
 from sandbox.testing import SandboxServer
 
 
 @pytest.fixture
-def sf(sandbox_reset: SandboxServer) -> Any:  # noqa: F811
+def sf(sandbox_reset: SandboxServer) -> Any:
     return sandbox_reset.salesforce()
 
 
 @pytest.fixture
-def hs(sandbox_reset: SandboxServer) -> Any:  # noqa: F811
+def hs(sandbox_reset: SandboxServer) -> Any:
     return sandbox_reset.hubspot()
 
 
 @pytest.fixture
-def control(sandbox_reset: SandboxServer) -> SandboxControl:  # noqa: F811
+def control(sandbox_reset: SandboxServer) -> SandboxControl:
     assert sandbox_reset.control is not None
     return sandbox_reset.control
