@@ -49,6 +49,10 @@ if TYPE_CHECKING:
 PROJECT = "hub"
 hookspec = pluggy.HookspecMarker(PROJECT)
 
+#: The event hooks: every handler is called even when one raises (the failure is logged naming
+#: the plugin), after the work they report was committed.
+EVENT_HOOKS = frozenset({"hub_lead_routed", "hub_outcome", "hub_record_quarantined"})
+
 
 # -- start-up --------------------------------------------------------------------------------
 

@@ -8,19 +8,31 @@ Plugins come from three places, registered the same way:
 
 ``LEADHUB_LOAD_PLUGINS`` (comma-separated names) limits which third-party plugins load; an empty
 value loads none. A plugin that fails to import is reported by name and skipped; the rest load.
-Core code never spells ``pm.hook.x(...)``: it calls the typed methods of :class:`HubPlugins`.
+
+Core code never spells ``pm.hook.x(...)``: it calls the typed methods of :class:`HubPlugins`,
+and every one of them calls ``pm.hook``, so ``@hookimpl(wrapper=True)`` plugins and
+``pm.add_hookcall_monitoring`` see every call. pluggy hands back results without saying which
+plugin returned which (pytest-dev/pluggy#235), and one raising implementation stops the others;
+so :class:`HubPluginManager` guards each implementation of two kinds of hook when it registers:
+
+- a *collected* hook (``COLLECTED_HOOKS``): the implementation's result comes back as
+  :class:`Provided`, a list that names its plugin, so a score part is credited to its plugin and
+  a duplicate name or a wrong type is reported naming the plugin;
+- an *event* hook (``hookspecs.EVENT_HOOKS``): an exception is logged naming the plugin and the
+  other handlers still run; the work that was committed before the event stays committed.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.metadata
 import importlib.util
 import logging
 import os
 import sys
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from types import ModuleType
@@ -36,6 +48,7 @@ from hub.decisions import (
     ContactRecord,
     DuplicateScore,
     Owner,
+    QualifyDecision,
     RouteDecision,
     RoutingContext,
     RoutingStrategy,
@@ -43,8 +56,11 @@ from hub.decisions import (
     SlaAction,
 )
 from hub.errors import PluginError
+from hub.hookspecs import EVENT_HOOKS
 
 if TYPE_CHECKING:
+    import typer
+
     from hub.mapping import MappingSet
     from hub.schema import Account, Contact, Inquiry, Lead, Normalized, Outcome, SourceRecord
 
@@ -53,6 +69,9 @@ log = logging.getLogger(__name__)
 hookimpl = pluggy.HookimplMarker(hookspecs.PROJECT)
 ENTRY_POINT_GROUP = "leadhub"
 LOAD_PLUGINS_ENV = "LEADHUB_LOAD_PLUGINS"
+
+#: Hooks whose every implementation contributes: each result comes back as :class:`Provided`.
+COLLECTED_HOOKS = frozenset({"hub_connector_types", "hub_routing_strategies", "hub_mappings", "hub_score"})
 
 #: Built-in plugins, registered exactly like third-party ones: ``"module"`` registers the module,
 #: ``"module:Factory"`` a fresh instance per hub (see :func:`load_default`).
@@ -70,6 +89,76 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
 )
 
 
+class Provided(list[Any]):
+    """The results of one implementation of a collected hook, and the plugin that returned them.
+
+    A list, so a wrapper around the hook sees lists of the records the hook promises.
+    """
+
+    def __init__(self, plugin: str, items: Iterable[Any]) -> None:
+        super().__init__(items)
+        self.plugin = plugin
+
+
+class HubPluginManager(pluggy.PluginManager):
+    """A pluggy manager that guards the implementations of collected and event hooks.
+
+    The guard wraps one implementation where pluggy calls it, so a hook call is still one
+    ``pm.hook`` call that every wrapper and monitor sees.
+    """
+
+    def register(self, plugin: object, name: str | None = None) -> str | None:
+        registered = super().register(plugin, name)
+        if registered is None:
+            return None
+        for caller in self.get_hookcallers(plugin) or []:
+            if caller.name not in COLLECTED_HOOKS and caller.name not in EVENT_HOOKS:
+                continue
+            for impl in caller.get_hookimpls():
+                if impl.plugin is plugin and not (impl.wrapper or impl.hookwrapper):
+                    # pluggy calls impl.function; there is no other place to stand between calls.
+                    impl.function = _guarded(caller.name, impl.plugin_name, impl.function)  # type: ignore[misc]
+        return registered
+
+
+def _guarded(hook: str, plugin: str, function: Callable[..., Any]) -> Callable[..., Any]:
+    """``function`` (one plugin's implementation of ``hook``), isolated or credited to ``plugin``."""
+    if hook in EVENT_HOOKS:
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return function(*args, **kwargs)
+            except Exception:  # one handler's failure must not stop the others
+                log.exception("plugin %s failed in %s; the other plugins were told and nothing was undone",
+                              plugin, hook)
+                return None
+
+    else:
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            got = function(*args, **kwargs)
+            if got is None:
+                return None
+            return Provided(plugin, got if isinstance(got, list | tuple) else [got])
+
+    return functools.wraps(function)(call)
+
+
+def _collected(results: Iterable[Any]) -> Iterator[tuple[str | None, Any]]:
+    """(plugin name, record) for every record of a collected hook's results, flattened.
+
+    A group a hook wrapper added has no plugin name (``None``).
+    """
+    for group in results:
+        plugin = group.plugin if isinstance(group, Provided) else None
+        for item in group if isinstance(group, list | tuple) else [group]:
+            yield plugin, item
+
+
+def _name(plugin: str | None) -> str:
+    return f"plugin {plugin!r}" if plugin else "a hook wrapper"
+
+
 @dataclass
 class PluginProblem:
     """A plugin that could not be loaded, and why."""
@@ -80,7 +169,7 @@ class PluginProblem:
 
 @dataclass
 class HubPlugins:
-    """A typed facade over the pluggy manager."""
+    """A typed facade over the pluggy manager: one method per hook, each calling ``pm.hook``."""
 
     pm: pluggy.PluginManager
     problems: list[PluginProblem] = field(default_factory=list)
@@ -92,52 +181,73 @@ class HubPlugins:
         """Hand the validated configuration to every plugin (``hub_configure``)."""
         self.pm.hook.hub_configure(config=config)
 
+    def cli_commands(self, app: typer.Typer) -> None:
+        """Let every plugin add its commands to the ``leadhub`` command line (``hub_cli_commands``)."""
+        self.pm.hook.hub_cli_commands(app=app)
+
     # -- registration ------------------------------------------------------------------------
     def connector_types(self) -> dict[str, type[Connector]]:
         """All connector classes by name; a duplicate name raises naming both providers."""
         found: dict[str, tuple[type[Connector], str]] = {}
-        for impl in self.pm.hook.hub_connector_types.get_hookimpls():
-            provided: list[Any] = impl.function() or []  # type: ignore[assignment]
-            for cls in provided:
-                if not (isinstance(cls, type) and issubclass(cls, Connector)):
-                    raise PluginError(
-                        f"plugin {impl.plugin_name!r} returned {cls!r} from hub_connector_types; "
-                        "expected a Connector subclass"
-                    )
-                if cls.name in found and found[cls.name][0] is not cls:
-                    raise PluginError(
-                        f"connector type {cls.name!r} is provided twice: by plugin "
-                        f"{found[cls.name][1]!r} and by plugin {impl.plugin_name!r}; "
-                        "uninstall one or limit plugins with LEADHUB_LOAD_PLUGINS"
-                    )
-                found[cls.name] = (cls, impl.plugin_name)
+        for plugin, cls in _collected(self.pm.hook.hub_connector_types()):
+            if not (isinstance(cls, type) and issubclass(cls, Connector)):
+                raise PluginError(f"{_name(plugin)} returned {cls!r} from hub_connector_types; "
+                                  "expected a Connector subclass")
+            if cls.name in found and found[cls.name][0] is not cls:
+                raise PluginError(
+                    f"connector type {cls.name!r} is provided twice: by {_name(found[cls.name][1])} "
+                    f"and by {_name(plugin)}; uninstall one or limit plugins with LEADHUB_LOAD_PLUGINS"
+                )
+            found.setdefault(cls.name, (cls, plugin or ""))
         return {name: cls for name, (cls, _) in found.items()}
 
     def routing_strategies(self) -> dict[str, RoutingStrategy]:
         """All routing strategies by name; a duplicate name raises naming both providers."""
         found: dict[str, tuple[RoutingStrategy, str]] = {}
-        for impl in self.pm.hook.hub_routing_strategies.get_hookimpls():
-            offered: list[Any] = impl.function() or []  # type: ignore[assignment]
-            for strategy in offered:
-                if not isinstance(strategy, RoutingStrategy):
-                    raise PluginError(
-                        f"plugin {impl.plugin_name!r} returned {strategy!r} from "
-                        "hub_routing_strategies; expected a RoutingStrategy"
-                    )
-                if strategy.name in found:
-                    raise PluginError(
-                        f"routing strategy {strategy.name!r} is provided twice: by plugin "
-                        f"{found[strategy.name][1]!r} and by plugin {impl.plugin_name!r}"
-                    )
-                found[strategy.name] = (strategy, impl.plugin_name)
+        for plugin, strategy in _collected(self.pm.hook.hub_routing_strategies()):
+            if not isinstance(strategy, RoutingStrategy):
+                raise PluginError(f"{_name(plugin)} returned {strategy!r} from hub_routing_strategies; "
+                                  "expected a RoutingStrategy")
+            if strategy.name in found:
+                raise PluginError(
+                    f"routing strategy {strategy.name!r} is provided twice: by "
+                    f"{_name(found[strategy.name][1])} and by {_name(plugin)}"
+                )
+            found[strategy.name] = (strategy, plugin or "")
         return {name: s for name, (s, _) in found.items()}
+
+    def mappings(self) -> list[Path]:
+        """The default mapping files plugins ship (``hub_mappings``), one per connector type.
+
+        Each file's stem is the connector type it maps; two plugins shipping the same stem raise
+        naming both.
+        """
+        found: dict[str, tuple[Path, str]] = {}
+        for plugin, path in _collected(self.pm.hook.hub_mappings()):
+            if not (isinstance(path, Path) and path.suffix == ".toml"):
+                raise PluginError(f"{_name(plugin)} returned {path!r} from hub_mappings; "
+                                  "expected the pathlib.Path of a .toml mapping file")
+            if not path.is_file():
+                raise PluginError(f"{_name(plugin)} ships the mapping {path}, which does not exist; "
+                                  "reinstall the plugin")
+            if path.stem in found and found[path.stem][0] != path:
+                first, by = found[path.stem]
+                raise PluginError(
+                    f"mapping {path.stem!r} is shipped twice: by {_name(by)} ({first}) and by "
+                    f"{_name(plugin)} ({path}); uninstall one, limit plugins with LEADHUB_LOAD_PLUGINS, "
+                    f"or put your own {path.stem}.toml in hub.toml's mappings_dir"
+                )
+            found.setdefault(path.stem, (path, plugin or ""))
+        return [path for path, _ in found.values()]
 
     # -- decisions ---------------------------------------------------------------------------
     def normalize(self, record: SourceRecord, mappings: MappingSet) -> Normalized | None:
+        """The record as an inquiry, an outcome report or an account (``hub_normalize``)."""
         result: Normalized | None = self.pm.hook.hub_normalize(record=record, mappings=mappings)
         return result
 
     def match_account(self, inquiry: Inquiry, lookup: AccountLookup) -> AccountMatch | None:
+        """The account ``inquiry`` belongs to (``hub_match_account``)."""
         result: AccountMatch | None = self.pm.hook.hub_match_account(inquiry=inquiry, lookup=lookup)
         return result
 
@@ -153,45 +263,57 @@ class HubPlugins:
         return str(contact.email).strip().lower()[:320] if contact.email else None
 
     def contact_duplicate(self, contact: ContactRecord, other: ContactRecord) -> DuplicateScore | None:
+        """How likely ``contact`` and ``other`` are one person (``hub_contact_duplicate``)."""
         result: DuplicateScore | None = self.pm.hook.hub_contact_duplicate(contact=contact, other=other)
         return result
 
     def score(self, lead: Lead, inquiry: Inquiry, account: Account) -> list[ScorePart]:
-        """Every plugin's score parts, flattened, each tagged with its plugin's name."""
+        """Every plugin's score parts (``hub_score``), flattened, each credited to its plugin."""
         parts: list[ScorePart] = []
-        for impl in reversed(self.pm.hook.hub_score.get_hookimpls()):
-            got = impl.function(**_accepted(impl, lead=lead, inquiry=inquiry, account=account))
-            for part in got if isinstance(got, list) else [got] if got is not None else []:
-                if not isinstance(part, ScorePart):
-                    raise PluginError(f"plugin {impl.plugin_name!r} returned {part!r} from hub_score")
-                parts.append(part if part.plugin else ScorePart(part.points, part.reason, impl.plugin_name))
+        for plugin, part in _collected(self.pm.hook.hub_score(lead=lead, inquiry=inquiry, account=account)):
+            if not isinstance(part, ScorePart):
+                raise PluginError(f"{_name(plugin)} returned {part!r} from hub_score; "
+                                  "expected a ScorePart, a list of them, or None")
+            parts.append(part if part.plugin or not plugin else replace(part, plugin=plugin))
         return parts
 
+    def qualify(self, lead: Lead, account: Account) -> QualifyDecision | None:
+        """Whether the scored lead goes to sales (``hub_qualify``); ``None``: nobody decided."""
+        result: QualifyDecision | None = self.pm.hook.hub_qualify(lead=lead, account=account)
+        return result
+
     def route(self, context: RoutingContext) -> RouteDecision | None:
+        """The owner of a qualified lead (``hub_route``); ``None``: nobody decided."""
         result: RouteDecision | None = self.pm.hook.hub_route(context=context)
         return result
 
     def sla_breached(self, lead: Lead, owners: list[Owner], now: datetime) -> SlaAction | None:
+        """What to do with a lead its owner did not accept in time (``hub_sla_breached``)."""
         result: SlaAction | None = self.pm.hook.hub_sla_breached(lead=lead, owners=owners, now=now)
         return result
 
-    # -- events ------------------------------------------------------------------------------
+    # -- events: call them after the commit; a failing handler is logged, the others still run ----
     def lead_routed(self, lead: Lead, decision: RouteDecision) -> None:
-        self._notify("hub_lead_routed", lead=lead, decision=decision)
+        """Tell every plugin ``lead`` was routed (``hub_lead_routed``)."""
+        self._notify(self.pm.hook.hub_lead_routed, lead=lead, decision=decision)
 
     def outcome(self, lead: Lead, outcome: Outcome) -> None:
-        self._notify("hub_outcome", lead=lead, outcome=outcome)
+        """Tell every plugin ``lead``'s outcome changed (``hub_outcome``)."""
+        self._notify(self.pm.hook.hub_outcome, lead=lead, outcome=outcome)
 
     def record_quarantined(self, connector: str, stream: str, reason: str, details: dict[str, Any]) -> None:
-        self._notify("hub_record_quarantined", connector=connector, stream=stream, reason=reason, details=details)
+        """Tell every plugin a record was quarantined (``hub_record_quarantined``)."""
+        self._notify(self.pm.hook.hub_record_quarantined, connector=connector, stream=stream, reason=reason,
+                     details=details)
 
-    def _notify(self, hook: str, **kwargs: Any) -> None:
-        # An event handler's failure must never undo committed work: log it and go on.
-        for impl in getattr(self.pm.hook, hook).get_hookimpls():
-            try:
-                impl.function(**_accepted(impl, **kwargs))
-            except Exception:
-                log.exception("plugin %s failed in %s", impl.plugin_name, hook)
+    @staticmethod
+    def _notify(hook: pluggy.HookCaller, **kwargs: Any) -> None:
+        # Each handler is isolated where it is called (HubPluginManager); what is left to fail is a
+        # hook wrapper, and that must not undo the committed work either.
+        try:
+            hook(**kwargs)
+        except Exception:  # an event never undoes committed work
+            log.exception("a hook wrapper failed in %s", hook.name)
 
     # -- introspection -----------------------------------------------------------------------
     def describe(self) -> list[dict[str, Any]]:
@@ -206,10 +328,6 @@ class HubPlugins:
                 version = dist[1] if dist else None
             out.append({"name": name, "version": version, "hooks": hooks})
         return out
-
-
-def _accepted(impl: pluggy.HookImpl, **kwargs: Any) -> dict[str, Any]:
-    return {k: v for k, v in kwargs.items() if k in impl.argnames}
 
 
 def _distribution_of(plugin: object, owners: Mapping[str, list[str]]) -> tuple[str, str] | None:
@@ -230,8 +348,9 @@ def _allowed_names() -> set[str] | None:
     return {n.strip() for n in raw.split(",") if n.strip()}
 
 
-def new_manager() -> pluggy.PluginManager:
-    pm = pluggy.PluginManager(hookspecs.PROJECT)
+def new_manager() -> HubPluginManager:
+    """A manager that knows the ``hub_*`` hooks and guards collected and event hooks."""
+    pm = HubPluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
     return pm
 
