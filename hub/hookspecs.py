@@ -1,20 +1,28 @@
 """The plugin hooks: this module's docstrings are the reference for plugin authors.
 
-Every hook is prefixed ``hub_``. Implement one in any module or class with::
+Every hook is prefixed ``hub_`` and declared in ``hub/hookspecs.py``, whose docstrings are
+this reference (``python -m hub.hookdocs`` renders them into docs/plugins.md). Implement a hook
+in any module or class with::
 
+    from hub.decisions import ScorePart
     from hub.plugins import hookimpl
+
 
     @hookimpl
     def hub_score(lead, inquiry):
         return ScorePart(10, "asked for a demo")
 
-Arguments are passed by name; an implementation may accept any subset of them.
+Arguments are passed by name; an implementation may accept any subset of them. There are
+three kinds of hook:
 
-*Registration hooks* return records the manager validates (duplicate names are rejected, naming
-both providers). *Decision hooks* marked "first result" stop at the first implementation that
-returns something other than ``None``; the built-in policy is an ordinary plugin registered
-``trylast`` so any third-party plugin can take the decision first. *Event hooks* tell every
-plugin that something happened; their return values are ignored.
+- *registration hooks* return records the manager validates: a duplicate name stops start-up
+  with an error naming both plugins;
+- *decision hooks* marked "first result" stop at the first implementation that returns
+  something other than ``None``; the built-in policy is an ordinary plugin registered
+  ``trylast``, so any plugin of yours is asked first. ``hub_score`` collects every result;
+- *event hooks* tell every plugin that something happened, after the transaction committed;
+  their return value is ignored, and an exception in one is logged naming the plugin, never
+  undoes the work and never keeps the other plugins from hearing of it.
 """
 
 from __future__ import annotations
@@ -59,25 +67,18 @@ EVENT_HOOKS = frozenset({"hub_lead_routed", "hub_outcome", "hub_record_quarantin
 
 @hookspec
 def hub_configure(config: HubConfig) -> None:
-    """Called once after all plugins are loaded and hub.toml is validated.
+    """Called once at start-up, after all plugins are loaded and hub.toml is validated.
 
-    A policy plugin reads its own table here, e.g. ``config.section("matching")`` for
-    ``[matching]`` (a plain dict; validate it with your own pydantic model and raise
-    :class:`hub.errors.ConfigError` naming the key). Return value ignored.
+    A plugin reads its own table with ``config.section("NAME")``, which returns
+    ``[plugins.NAME]`` as a plain dict (``{}`` when absent). Validate it with your own pydantic
+    model and raise :class:`hub.errors.ConfigError` naming the key, e.g.
+    ``[plugins.big_companies] min_employees: must be > 0``. Keep the settings on the plugin
+    object (an instance registered on one hub), never in a module global, so two hubs in one
+    process never share them.
+
+    :param config: the validated :class:`hub.config.HubConfig`.
+    :returns: nothing; the return value is ignored.
     """
-
-
-# -- registration ----------------------------------------------------------------------------
-
-
-@hookspec
-def hub_connector_types() -> list[type[Connector]]:
-    """Connector classes this plugin provides.
-
-    :returns: a list of :class:`hub.connector.Connector` subclasses. Each ``name`` must be unique
-        across all plugins; a duplicate stops start-up with an error naming both plugins.
-    """
-    raise NotImplementedError  # a specification: plugins implement it
 
 
 @hookspec
@@ -88,19 +89,38 @@ def hub_cli_commands(app: typer.Typer) -> None:
     it light: import what the commands need inside them, so ``leadhub --help`` stays quick.
 
     :param app: the root :class:`typer.Typer`; add a group with ``app.add_typer(sub, name=...)``
-        or a command with ``@app.command()``. Return value ignored.
+        or a command with ``@app.command()``.
+    :returns: nothing; the return value is ignored.
     """
+
+
+# -- registration ----------------------------------------------------------------------------
+
+
+@hookspec
+def hub_connector_types() -> list[type[Connector]]:
+    """Connector classes this plugin provides.
+
+    Registration. Each class's ``name`` is the ``type`` used in hub.toml
+    (``[connectors.X] type = "NAME"``); see "The connector contract" below.
+
+    :returns: a list of :class:`hub.connector.Connector` subclasses. Each ``name`` must be unique
+        across all plugins; a duplicate stops start-up with an error naming both plugins.
+    """
+    raise NotImplementedError  # a specification: plugins implement it
 
 
 @hookspec
 def hub_mappings() -> list[Path]:
-    """Default mapping files this plugin ships (``<connector type>.toml``).
+    """Default mapping files this plugin ships, one ``<connector type>.toml`` each.
 
-    A connector package ships the mapping of its own type beside its code, so installing it is
-    enough; a file of the same name in hub.toml's ``mappings_dir`` replaces the shipped one.
+    Registration. A connector package ships the mapping of its own type beside its code, so
+    installing it is enough; a file of the same name in hub.toml's ``mappings_dir`` replaces the
+    shipped one.
 
-    :returns: paths of TOML mapping files (see docs/mappings.md); each file's stem is the
-        connector type it maps. Two plugins shipping the same stem stop start-up naming both.
+    :returns: a list of :class:`pathlib.Path` of TOML mapping files (see docs/mappings.md); each
+        file's stem is the connector type it maps. Two plugins shipping the same stem stop
+        start-up with an error naming both.
     """
     raise NotImplementedError  # a specification: plugins implement it
 
@@ -109,7 +129,11 @@ def hub_mappings() -> list[Path]:
 def hub_routing_strategies() -> list[RoutingStrategy]:
     """Named routing strategies this plugin provides (``[routing] strategy = "NAME"``).
 
-    :returns: a list of :class:`hub.decisions.RoutingStrategy`; names are unique across plugins.
+    Registration. ``choose`` is a callable ``(RoutingContext) -> RouteDecision | None``.
+
+    :returns: a list of :class:`hub.decisions.RoutingStrategy` ``(name, description, choose)``.
+        The name (letters, digits, ``_``; ``-`` becomes ``_``) is what ``[routing] strategy``
+        selects, and must be unique across plugins.
     """
     raise NotImplementedError  # a specification: plugins implement it
 
@@ -119,16 +143,20 @@ def hub_routing_strategies() -> list[RoutingStrategy]:
 
 @hookspec(firstresult=True)
 def hub_normalize(record: SourceRecord, mappings: MappingSet) -> Normalized | None:
-    """Turn a connector's raw record into an :class:`~hub.schema.Inquiry` or
-    :class:`~hub.schema.OutcomeReport`.
+    """Turn a connector's raw record into what it means to the hub.
 
-    Stops at first non-None result. The built-in implementation applies the declarative mapping
-    of ``mappings/<connector>.toml``.
+    Stops at first non-None result. The result is an :class:`~hub.schema.Inquiry` (someone
+    asked for something), an :class:`~hub.schema.OutcomeReport` (what became of a lead the hub
+    knows) or an :class:`~hub.schema.AccountRecord` (a company a CRM knows). The built-in
+    implementation applies the declarative mapping of ``mappings/<connector>.toml`` (see
+    docs/mappings.md).
 
-    :param record: the record as committed to the inbox.
-    :param mappings: every loaded mapping.
+    :param record: the :class:`hub.schema.SourceRecord` as committed to the inbox
+        (``connector``, ``stream``, ``external_id``, ``version``, ``payload``...).
+    :param mappings: every loaded mapping (a :class:`hub.mapping.MappingSet`).
     :raises hub.errors.InvalidRecord: the record cannot be understood; it is quarantined with the
-        message as the reason, and can be replayed after the mapping is fixed.
+        message as the reason (``leadhub quarantine list``), and can be replayed after the
+        mapping is fixed.
     :returns: the normalized record, or ``None`` to let another plugin decide.
     """
 
@@ -140,11 +168,15 @@ def hub_match_account(inquiry: Inquiry, lookup: AccountLookup) -> AccountMatch |
     Stops at first non-None result. The built-in matcher finds candidates through indexed keys
     (``lookup.candidates``) and scores them.
 
-    :param inquiry: the normalized inbound record. Its ``company`` fields decide the account;
-        the contact's e-mail domain is only one key (partner reps submit with their own address).
-    :param lookup: indexed access to existing accounts (never a scan of all of them).
-    :returns: an :class:`~hub.decisions.AccountMatch` (matched, new, or uncertain with a reason),
-        or ``None`` to let another plugin decide.
+    :param inquiry: the normalized :class:`hub.schema.Inquiry`. Its ``company`` fields decide the
+        account; the contact's e-mail domain is only one key (partner reps submit with their
+        own address).
+    :param lookup: a :class:`hub.decisions.AccountLookup`; ``lookup.candidates(keys, limit=50)``
+        returns the accounts sharing any of the match keys (``MatchKey``), through indexes, never
+        a scan of all accounts.
+    :returns: an :class:`~hub.decisions.AccountMatch`: matched (with ``account_id``), new (with
+        ``new_account_name`` and ``new_account_domain``) or uncertain (with a reason; a person
+        reviews it); or ``None`` to let another plugin decide.
     """
 
 
@@ -154,13 +186,18 @@ def hub_contact_key(contact: Contact) -> str | None:
 
     Stops at first non-None result. Within an account, an inquiry's contact joins the stored
     contact with the same key instead of creating another one, and a lead counts a person once
-    per key. The built-in implementation returns the canonical e-mail (case; dots and
-    ``+tags`` for Gmail, ``+tags`` for Outlook/iCloud/Fastmail/Proton), so
-    ``John.Smith+news@GoogleMail.com`` and ``johnsmith@gmail.com`` are one contact. Stored keys
-    are recomputed with ``leadhub contacts rekey`` after a plugin changes the policy.
+    per key. The built-in implementation (``plugins.matching``, ``trylast``) returns the
+    canonical e-mail (case; dots and ``+tags`` for Gmail, ``+tags`` for
+    Outlook/iCloud/Fastmail/Proton), so ``John.Smith+news@GoogleMail.com`` and
+    ``johnsmith@gmail.com`` are one contact (see the Contacts section of docs/matching.md).
 
-    :param contact: the inquiry's :class:`~hub.schema.Contact` (or a stored one, when rekeying).
-    :returns: the key (at most 320 characters), or ``None`` to let another plugin decide. When no
+    Keys are stored (``contacts.match_key``): after installing a plugin that changes the policy,
+    run ``leadhub contacts rekey`` so stored contacts are found by the new keys; contacts of one
+    account that now share a key are listed as candidate duplicates.
+
+    :param contact: the inquiry's :class:`~hub.schema.Contact` (or a stored one, when
+        ``leadhub contacts rekey`` recomputes the keys).
+    :returns: the key (cut to 320 characters), or ``None`` to let another plugin decide. When no
         plugin returns a key, the hub uses the lower-cased e-mail; a contact without one has no
         key: it is never joined by key, only compared as a candidate duplicate
         (``hub_contact_duplicate``).
@@ -173,15 +210,17 @@ def hub_contact_duplicate(contact: ContactRecord, other: ContactRecord) -> Dupli
 
     Stops at first non-None result. Called when the engine creates a contact, for the stored
     contacts found through indexes only: the same account's contacts with the same normalised
-    name, and contacts of any account with the same phone. A pair whose score ``is_candidate``
-    is recorded as a candidate duplicate and audited; a person merges it or keeps it apart
+    name, and contacts of any account with the same phone, at most 20 per key; never for an
+    account's contacts at large. A pair whose score ``is_candidate`` is recorded as a candidate
+    duplicate and audited; a person merges it or keeps it apart
     (``leadhub contacts duplicates``). The engine never merges on a score. The built-in
     implementation is ``plugins.matching``'s ``contact_duplicate_confidence``.
 
-    :param contact: the :class:`~hub.decisions.ContactRecord` just created.
-    :param other: a stored (or earlier in the batch) contact it may be.
-    :returns: a :class:`~hub.decisions.DuplicateScore` (confidence, reason in words,
-        ``is_candidate``), or ``None`` to let another plugin decide (nobody deciding: no candidate).
+    :param contact: the :class:`~hub.decisions.ContactRecord` just created (``id``,
+        ``account_id``, ``email``, ``first_name``, ``last_name``, ``phone``).
+    :param other: a stored contact it may be (or one created earlier in the same batch).
+    :returns: a :class:`~hub.decisions.DuplicateScore` ``(confidence, reason, is_candidate)``,
+        or ``None`` to let another plugin decide (nobody deciding: no candidate).
     """
 
 
@@ -189,13 +228,18 @@ def hub_contact_duplicate(contact: ContactRecord, other: ContactRecord) -> Dupli
 def hub_score(lead: Lead, inquiry: Inquiry, account: Account) -> ScorePart | list[ScorePart] | None:
     """Contribute points to a lead's score.
 
-    Every implementation is called; all parts are summed and each is audited with its reason.
-    Whether the sum qualifies the lead is :func:`hub_qualify`'s decision.
+    Every implementation is called; all parts are summed, and each is written to the audit
+    trail with its reason and the name of the plugin that returned it. Whether the sum
+    qualifies the lead is :func:`hub_qualify`'s decision.
 
-    :param lead: the lead after the inquiry was merged into it (its activities include the new one).
-    :param inquiry: the inquiry that caused this scoring.
-    :param account: the lead's account.
-    :returns: one :class:`~hub.decisions.ScorePart`, a list of them, or ``None`` (no opinion).
+    :param lead: the :class:`hub.schema.Lead` after the inquiry was merged into it (its
+        activities include the new one; score the lead, not only the inquiry, so points are not
+        counted twice).
+    :param inquiry: the :class:`~hub.schema.Inquiry` that caused this scoring.
+    :param account: the lead's :class:`hub.schema.Account`.
+    :returns: one :class:`hub.decisions.ScorePart` ``(points, reason)``, a list of them, or
+        ``None`` (no opinion). Points may be negative. Anything else is a
+        :class:`hub.errors.PluginError` naming the plugin.
     """
 
 
@@ -209,8 +253,9 @@ def hub_qualify(lead: Lead, account: Account) -> QualifyDecision | None:
 
     :param lead: the lead with its new ``score`` and all its activities and contacts.
     :param account: the lead's account.
-    :returns: a :class:`~hub.decisions.QualifyDecision` (``qualified`` and the reason in words),
-        or ``None`` to let another plugin decide (nobody deciding: the lead stays in nurture).
+    :returns: a :class:`~hub.decisions.QualifyDecision` ``(qualified, reason)``, the reason in
+        words a sales manager follows; or ``None`` to let another plugin decide (nobody
+        deciding: the lead stays in nurture).
     """
 
 
@@ -218,12 +263,18 @@ def hub_qualify(lead: Lead, account: Account) -> QualifyDecision | None:
 def hub_route(context: RoutingContext) -> RouteDecision | None:
     """Choose the owner of a qualified lead.
 
-    Stops at first non-None result. The built-in router applies ``[routing] strategy``.
+    Stops at first non-None result. The built-in router applies the strategy named by
+    ``[routing] strategy``.
 
-    :param context: the lead, its account and parent account, the owners, the routing settings
-        and a persisted rotation counter (:class:`hub.decisions.RoutingContext`).
-    :returns: a :class:`~hub.decisions.RouteDecision` (owner, SLA, destinations, reason), or
-        ``None`` to let another plugin decide.
+    :param context: a :class:`hub.decisions.RoutingContext`: the ``lead``, its ``account`` and
+        ``parent_account``, the ``owners`` of hub.toml (skip those with ``active = false``), the
+        ``[routing]`` ``settings``, every registered strategy by name (``strategies``) and
+        ``rotate(name, n)``, a counter persisted in the store for round robins that survive
+        restarts and are shared by several workers.
+    :returns: a :class:`hub.decisions.RouteDecision` ``(owner_id, reason, sla=None,
+        destinations=())``: the SLA defaults to ``[routing] sla_minutes``, the destinations to
+        the owner's own ``destination`` plus ``[routing] destinations``; or ``None`` to let
+        another plugin decide.
     """
 
 
@@ -233,12 +284,13 @@ def hub_sla_breached(lead: Lead, owners: list[Owner], now: datetime) -> SlaActio
 
     Stops at first non-None result. Every step is audited.
 
-    :param lead: the routed lead (its ``owner_id`` and ``sla_due_at``).
-    :param owners: every configured owner.
+    :param lead: the routed :class:`~hub.schema.Lead` (its ``owner_id`` and ``sla_due_at``).
+    :param owners: every configured :class:`~hub.decisions.Owner`.
     :param now: the current time, timezone-aware UTC.
-    :returns: a :class:`~hub.decisions.SlaAction` (``escalate`` or ``reassign`` to ``owner_id``
-        with the new ``due_at``, or ``claw_back`` to nurture), or ``None`` to let another plugin
-        decide.
+    :returns: a :class:`hub.decisions.SlaAction` ``(kind, reason, owner_id=None, due_at=None)``:
+        ``escalate`` (to ``owner_id``, e.g. a manager) or ``reassign`` (to the next
+        ``owner_id``), each with the new ``due_at``, or ``claw_back`` (back to nurture); or
+        ``None`` to let another plugin decide.
     """
 
 
@@ -247,28 +299,34 @@ def hub_sla_breached(lead: Lead, owners: list[Owner], now: datetime) -> SlaActio
 
 @hookspec
 def hub_lead_routed(lead: Lead, decision: RouteDecision) -> None:
-    """A lead was routed to an owner (after the transaction committed). Return value ignored.
+    """Event: a lead was routed to an owner, after the transaction committed.
 
-    :param lead: the routed lead.
+    For notifications and chat messages.
+
+    :param lead: the routed :class:`~hub.schema.Lead`.
     :param decision: the :class:`~hub.decisions.RouteDecision` that routed it.
+    :returns: nothing; the return value is ignored.
     """
 
 
 @hookspec
 def hub_outcome(lead: Lead, outcome: Outcome) -> None:
-    """A lead's outcome changed (accepted, converted, won, lost, rejected). Return value ignored.
+    """Event: a lead's outcome changed (accepted, converted, won, lost, rejected).
 
-    :param lead: the lead after the change.
-    :param outcome: the :class:`~hub.schema.Outcome` (status, reason, amount, at, reported_by).
+    :param lead: the :class:`~hub.schema.Lead` after the change.
+    :param outcome: the :class:`hub.schema.Outcome` (``status``, ``reason``, ``amount``,
+        ``at``, ``reported_by``).
+    :returns: nothing; the return value is ignored.
     """
 
 
 @hookspec
 def hub_record_quarantined(connector: str, stream: str, reason: str, details: dict[str, Any]) -> None:
-    """A record was quarantined with ``reason``. Return value ignored.
+    """Event: an inbound record was quarantined.
 
-    :param connector: the connector instance the record came from.
+    :param connector: the name of the connector instance the record came from.
     :param stream: its stream (``Lead``, ``form:demo``, ``csv``...).
     :param reason: why, in words a person can act on.
-    :param details: extra facts (inbox id, field, line number).
+    :param details: extra facts (inbox id, field, line number), a plain dict.
+    :returns: nothing; the return value is ignored.
     """

@@ -1,4 +1,5 @@
-"""The guides stay true: every hook and argument is documented, the example plugin works, every
+"""The guides stay true: every hook and argument is documented, the hook reference of
+docs/plugins.md is the rendering of the hookspec docstrings, the example plugin works, every
 configuration key and LEADHUB_* variable the code reads is in the operations guide.
 """
 
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
-from hub import hookspecs
+from hub import hookdocs, hookspecs
 from hub.config import HubConfig, OwnerSettings
 from hub.plugins import DEFAULT_PLUGINS, ENTRY_POINT_GROUP, LOAD_PLUGINS_ENV, load_plugins
 
@@ -56,6 +57,50 @@ def test_every_hook_is_documented_with_its_arguments(hook: str, hook_sections: d
         assert re.search(rf"^- `{param}`", text, re.MULTILINE), f"argument {param!r} of {hook} is not described"
     assert "Returns" in text or "return value is ignored" in text.lower() or hook in (
         "hub_lead_routed", "hub_outcome", "hub_record_quarantined"), f"{hook}: say what the return value means"
+
+
+@pytest.mark.parametrize("hook", sorted(HOOKS))
+def test_every_hookspec_docstring_is_complete(hook: str) -> None:
+    doc = inspect.getdoc(HOOKS[hook]) or ""
+    assert doc, f"{hook} has no docstring"
+    for param in inspect.signature(HOOKS[hook]).parameters:
+        assert re.search(rf"^:param {param}: \S", doc, re.MULTILINE), f"{hook}: document {param!r} with :param"
+    assert re.search(r"^:returns: \S", doc, re.MULTILINE), f"{hook}: say what the return value means (:returns:)"
+    documented = re.findall(r"^:param (\w+):", doc, re.MULTILINE)
+    assert documented == list(inspect.signature(HOOKS[hook]).parameters), f"{hook}: :param lines in argument order"
+
+
+def test_the_hook_reference_is_the_rendering_of_the_hookspec_docstrings() -> None:
+    page = PLUGINS_MD.read_text()
+    assert page.count(hookdocs.BEGIN) == 1 and page.count(hookdocs.END) == 1
+    assert hookdocs.update(page, hookdocs.render()) == page, (
+        "docs/plugins.md's hook reference differs from hub/hookspecs.py: run python -m hub.hookdocs")
+    assert hookdocs.main(["--check"]) == 0
+
+
+def test_the_reference_renders_fields_roles_and_code_blocks() -> None:
+    doc = inspect.cleandoc("""
+        Use ``x`` with :class:`~hub.schema.Lead` or :func:`hub.plugins.load_plugins`. For example::
+
+            print("hi")
+
+        Then go on.
+
+        :param lead: the lead, over
+            two lines.
+        :raises hub.errors.InvalidRecord: when unreadable.
+        :returns: nothing.
+        """)
+    assert hookdocs.markdown(doc) == (
+        "Use `x` with `Lead` or `hub.plugins.load_plugins`. For example:\n\n"
+        '```python\nprint("hi")\n```\n\n'
+        "Then go on.\n\n"
+        "- `lead`: the lead, over\n  two lines.\n"
+        "- Raises `hub.errors.InvalidRecord`: when unreadable.\n"
+        "- Returns: nothing.")
+    assert hookdocs.heading(hookspecs.hub_record_quarantined) == (
+        "### `hub_record_quarantined(connector, stream, reason, details)`")
+    assert hookdocs.hook_functions() == sorted(HOOKS.values(), key=lambda fn: fn.__code__.co_firstlineno)
 
 
 def test_no_documented_hook_is_stale(hook_sections: dict[str, str]) -> None:

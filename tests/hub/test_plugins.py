@@ -24,6 +24,7 @@ from connectors.file import import_file
 from hub.cli.main import app
 from hub.decisions import QualifyDecision, RouteDecision, RoutingContext, ScorePart
 from hub.errors import PluginError
+from hub.hookspecs import EVENT_HOOKS
 from hub.plugins import DEFAULT_PLUGINS, ENTRY_POINT_GROUP, hookimpl, load_plugins
 from hub.runtime import Hub
 from hub.schema import Account, Activity, Company, Inquiry, Lead, Outcome, SourceRecord
@@ -365,6 +366,17 @@ def test_an_event_handler_failure_names_the_plugin(tmp_path: Path, caplog: pytes
     with caplog.at_level(logging.ERROR, logger="hub.plugins"):
         plugins.outcome(lead, Outcome(lead_id=lead.id, status="won", at=datetime(2026, 1, 2, tzinfo=UTC), reported_by="crm"))
     assert "plugin chatty failed in hub_outcome" in caplog.text and "no webhook" in caplog.text
+
+
+def test_event_hooks_are_exactly_the_hooks_that_only_tell() -> None:
+    """A hook that returns nothing and is not start-up is an event: its handlers are isolated."""
+    import inspect
+
+    from hub import hookspecs
+
+    specs = {name: fn for name, fn in inspect.getmembers(hookspecs, inspect.isfunction) if name.startswith("hub_")}
+    telling = {name for name, fn in specs.items() if inspect.signature(fn).return_annotation == "None"}
+    assert EVENT_HOOKS == telling - {"hub_configure", "hub_cli_commands"}
 
 
 # -- the facade of the registration and policy hooks -------------------------------------------
