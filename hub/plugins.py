@@ -32,7 +32,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from types import ModuleType
@@ -95,6 +95,8 @@ class Provided(list[Any]):
     A list, so a wrapper around the hook sees lists of the records the hook promises.
     """
 
+    __slots__ = ("plugin",)
+
     def __init__(self, plugin: str, items: Iterable[Any]) -> None:
         super().__init__(items)
         self.plugin = plugin
@@ -116,7 +118,8 @@ class HubPluginManager(pluggy.PluginManager):
                 continue
             for impl in caller.get_hookimpls():
                 if impl.plugin is plugin and not (impl.wrapper or impl.hookwrapper):
-                    # pluggy calls impl.function; there is no other place to stand between calls.
+                    # pluggy tells nobody which implementation returned what (pytest-dev/pluggy#235):
+                    # wrap the function it calls, the one place between two implementations.
                     impl.function = _guarded(caller.name, impl.plugin_name, impl.function)  # type: ignore[misc]
         return registered
 
@@ -129,8 +132,8 @@ def _guarded(hook: str, plugin: str, function: Callable[..., Any]) -> Callable[.
             try:
                 return function(*args, **kwargs)
             except Exception:  # one handler's failure must not stop the others
-                log.exception("plugin %s failed in %s; the other plugins were told and nothing was undone",
-                              plugin, hook)
+                log.exception("plugin %s failed in %s; the other plugins were told and nothing was undone "
+                              "(fix the plugin, or leave it out with LEADHUB_LOAD_PLUGINS)", plugin, hook)
                 return None
 
     else:
@@ -274,7 +277,7 @@ class HubPlugins:
             if not isinstance(part, ScorePart):
                 raise PluginError(f"{_name(plugin)} returned {part!r} from hub_score; "
                                   "expected a ScorePart, a list of them, or None")
-            parts.append(part if part.plugin or not plugin else replace(part, plugin=plugin))
+            parts.append(part if part.plugin or not plugin else ScorePart(part.points, part.reason, plugin))
         return parts
 
     def qualify(self, lead: Lead, account: Account) -> QualifyDecision | None:
