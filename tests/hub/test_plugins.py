@@ -293,6 +293,18 @@ def _scoring_inputs() -> tuple[Lead, Inquiry, Account]:
     return Lead(account_id="acct_1", activities=[inquiry.activity]), inquiry, Account(name="Globex")
 
 
+def test_a_score_wrapper_may_change_the_parts() -> None:
+    class Penalty:
+        @hookimpl(wrapper=True)
+        def hub_score(self) -> Generator[None, list[Any], list[Any]]:
+            results = yield
+            return [*results, ScorePart(-100, "on the do-not-call list")]
+
+    parts = load_plugins(entry_points=False, extra=(Penalty(),)).score(*_scoring_inputs())
+    assert parts[-1] == ScorePart(-100, "on the do-not-call list"), "a part a wrapper adds is nobody's plugin's"
+    assert parts[0].plugin == "plugins.scoring" and parts[0].points > 0
+
+
 def test_a_score_that_is_not_a_score_part_names_its_plugin(tmp_path: Path) -> None:
     folder = tmp_path / "dropins"
     folder.mkdir()
@@ -366,6 +378,20 @@ def test_an_event_handler_failure_names_the_plugin(tmp_path: Path, caplog: pytes
     with caplog.at_level(logging.ERROR, logger="hub.plugins"):
         plugins.outcome(lead, Outcome(lead_id=lead.id, status="won", at=datetime(2026, 1, 2, tzinfo=UTC), reported_by="crm"))
     assert "plugin chatty failed in hub_outcome" in caplog.text and "no webhook" in caplog.text
+
+    class BrokenWrapper:
+        @hookimpl(wrapper=True)
+        def hub_outcome(self) -> Generator[None, object, object]:
+            yield
+            raise RuntimeError("metrics backend gone")
+
+    plugins.pm.register(BrokenWrapper(), name="broken_wrapper")
+    caplog.clear()
+    with caplog.at_level(logging.ERROR, logger="hub.plugins"):
+        plugins.outcome(lead, Outcome(lead_id=lead.id, status="won", at=datetime(2026, 1, 2, tzinfo=UTC),
+                                      reported_by="crm"))
+    assert "plugin chatty failed in hub_outcome" in caplog.text
+    assert "a hook wrapper failed in hub_outcome" in caplog.text and "metrics backend gone" in caplog.text
 
 
 def test_event_hooks_are_exactly_the_hooks_that_only_tell() -> None:
