@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # library, and put the repository on it.
 sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"] + [str(ROOT / "bench")]
 
-from common import make_items, push_in_batches, write_results  # noqa: E402 - bench/common.py
+from common import make_items, push_in_batches, write_results
 
 from connectors.hubspot import HubSpotConnector, HubSpotSettings
 from hub.connector import DeliveryItem
@@ -67,7 +67,8 @@ def run_naive(server: SandboxServer, mappings: MappingSet, items: list[DeliveryI
     from hubspot.crm.contacts import SimplePublicObjectInputForCreate as ContactInput
 
     api = server.hubspot()
-    contacts, companies, links = api.crm.contacts.basic_api, api.crm.companies.basic_api, api.crm.associations.v4.basic_api
+    contacts, companies = api.crm.contacts.basic_api, api.crm.companies.basic_api
+    links = api.crm.associations.v4.basic_api
     assert server.control is not None
     server.control.reset_counters()
     started = time.perf_counter()

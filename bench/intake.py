@@ -30,16 +30,16 @@ ROOT = Path(__file__).resolve().parent.parent
 # hubspot-api-client package: the project root goes first and bench/ last.
 sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"] + [str(ROOT / "bench")]
 
-import httpx  # noqa: E402
-import uvicorn  # noqa: E402
-from common import write_results  # noqa: E402 - bench/common.py
-from sqlalchemy import select  # noqa: E402
+import httpx
+import uvicorn
+from common import write_results
+from sqlalchemy import select
 
-from hub.config import HubConfig  # noqa: E402
-from hub.runtime import build_hub  # noqa: E402
-from sandbox.testing import SandboxServer  # noqa: E402
-from hub.store import tables as t  # noqa: E402
-from hub.server.app import create_app  # noqa: E402
+from hub.config import HubConfig
+from hub.runtime import build_hub
+from hub.server.app import create_app
+from hub.store import tables as t
+from sandbox.testing import SandboxServer
 
 
 def _port() -> int:
@@ -50,7 +50,7 @@ def _port() -> int:
 
 def _pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))] if ordered else float("nan")
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))] if ordered else float("nan")
 
 
 def run(rate: float, seconds: float, burst_seconds: float) -> dict[str, Any]:
@@ -116,7 +116,8 @@ def run(rate: float, seconds: float, burst_seconds: float) -> dict[str, Any]:
         total = int(rate * seconds)
         started = time.perf_counter()
         # The pool is left first (it waits for every post), then the client is closed.
-        with httpx.Client(timeout=30, limits=httpx.Limits(max_connections=64)) as client, ThreadPoolExecutor(32) as pool:
+        limits = httpx.Limits(max_connections=64)
+        with httpx.Client(timeout=30, limits=limits) as client, ThreadPoolExecutor(32) as pool:
             for i in range(total):
                 target = started + i / rate
                 delay = target - time.perf_counter()
@@ -166,9 +167,11 @@ def run(rate: float, seconds: float, burst_seconds: float) -> dict[str, Any]:
     return {
         "benchmark": "intake", "machine": platform.platform(), "python": platform.python_version(),
         "rate_offered_per_s": round(offered, 1), "seconds": seconds, "posted": total, "accepted": len(sent),
-        "post_failures": failures, "post_failure_reasons": why_failed, "delivered_to_crm": len(latencies), "lost": len(sent) - len(latencies),
+        "post_failures": failures, "post_failure_reasons": why_failed, "delivered_to_crm": len(latencies),
+        "lost": len(sent) - len(latencies),
         "latency_post_to_crm_upsert_s": {"p50": round(_pct(latencies, 50), 3), "p95": round(_pct(latencies, 95), 3),
-                                         "p99": round(_pct(latencies, 99), 3), "max": round(max(latencies, default=0), 3)},
+                                         "p99": round(_pct(latencies, 99), 3),
+                                         "max": round(max(latencies, default=0), 3)},
         "intake_max_rate_per_s": round(max_rate, 1), "sandbox_salesforce_calls": sf_leads,
         "target": "p99 < 1 s at 50/s, no request lost",
     }

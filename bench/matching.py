@@ -12,14 +12,15 @@ same data with the same features, and prints precision, recall, F1 and time side
     .venv/bin/python bench/matching.py --quick     # small sizes, under 2 minutes
     .venv/bin/python bench/matching.py             # full: 100,000 inquiries vs 1,000,000 accounts
 
-Writes bench/results/matching.json (matching_quick.json with --quick). Peers get our cleaned features (normalised name, company
-domain with webmail and partner domains removed, E.164 phone, country): the comparison is of the
-linking method, not of the cleaning. Runs offline.
+Writes bench/results/matching.json (matching_quick.json with --quick). Peers get our cleaned
+features (normalised name, company domain with webmail and partner domains removed, E.164 phone,
+country): the comparison is of the linking method, not of the cleaning. Runs offline.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import json
 import logging
@@ -37,16 +38,16 @@ ROOT = Path(__file__).resolve().parent.parent
 # hubspot-api-client package: the project root goes first and bench/ last.
 sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"] + [str(ROOT / "bench")]
 
-import pandas as pd  # noqa: E402
+import pandas as pd
+from common import write_results
+from matching_common import REPORT_SEED, TUNE_SEED, link_metrics, load_accounts
+from matching_data import Generator, SynthAccount, Vocabulary
+from matching_febrl import febrl_set
 
-from hub.decisions import MatchOutcome  # noqa: E402
-from hub.schema import Activity, Company, Inquiry, SourceRecord  # noqa: E402
-from common import write_results  # noqa: E402
-from matching_common import REPORT_SEED, TUNE_SEED, link_metrics, load_accounts  # noqa: E402
-from matching_data import Generator, SynthAccount, Vocabulary  # noqa: E402
-from matching_febrl import febrl_set  # noqa: E402
-from plugins.matching import InMemoryAccounts, MatchingSettings, match_account  # noqa: E402
-from plugins.matching.keys import phone_e164, profile_inquiry  # noqa: E402
+from hub.decisions import MatchOutcome
+from hub.schema import Activity, Company, Inquiry, SourceRecord
+from plugins.matching import InMemoryAccounts, MatchingSettings, match_account
+from plugins.matching.keys import phone_e164, profile_inquiry
 
 warnings.filterwarnings("ignore")
 logging.getLogger("splink").setLevel(logging.ERROR)
@@ -127,10 +128,8 @@ def run_splink(accounts: pd.DataFrame, queries: pd.DataFrame, columns: list[str]
                     settings)
     linker.training.estimate_u_using_random_sampling(max_pairs=2e5)
     for rule in blocks[:3]:
-        try:
+        with contextlib.suppress(Exception):  # EM can refuse a rule (all comparisons fixed): go on
             linker.training.estimate_parameters_using_expectation_maximisation(rule)
-        except Exception:  # noqa: BLE001 - EM can refuse a rule (all comparisons fixed): go on
-            pass
     pairs = linker.inference.predict(threshold_match_probability=0.5).as_pandas_dataframe()
     if not pairs.empty:
         left_is_query = pairs["unique_id_l"].astype(str).str.startswith("q")
@@ -155,7 +154,9 @@ def _blocked_index(accounts: pd.DataFrame, queries: pd.DataFrame, columns: list[
     return indexer.index(a2, q2)
 
 
-def run_recordlinkage(accounts: pd.DataFrame, queries: pd.DataFrame, columns: list[str]) -> tuple[dict[str, str], float]:
+def run_recordlinkage(
+    accounts: pd.DataFrame, queries: pd.DataFrame, columns: list[str]
+) -> tuple[dict[str, str], float]:
     import recordlinkage as rl
 
     start = time.perf_counter()

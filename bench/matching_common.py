@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from matching_data import Generator, SynthAccount
+
 from plugins.matching import InMemoryAccounts
 from plugins.matching.keys import phone_e164
 

@@ -32,17 +32,8 @@ LOCALES: dict[str, tuple[str, str, list[str]]] = {
     "it_IT": ("IT", "it", ["S.r.l.", "S.p.A."]),
     "nl_NL": ("NL", "nl", ["B.V.", "N.V."]),
 }
-INDUSTRY = (
-    "Logistics Tooling Systems Analytics Foods Textiles Robotics Software Consulting Energy Medical "
-    "Pharma Capital Partners Labs Networks Solutions Engineering Marine Aviation Plastics Chemicals "
-    "Security Media Studios Foods Farms Brewing Optics Sensors Metals Motors Dynamics Instruments "
-    "Packaging Printing Travel Health Insurance Finance Learning Retail Fashion Furniture Lighting "
-    "Acoustics Biotech Materials Water Solar Wind Freight Shipping Builders Architects Design"
-).split()
-_SYLLABLES = (
-    "vel tri nor wind kes ler ax on bri ta zen ko mar lo qui fa ro sta dex ly ven ora pix tal mek "
-    "sol aria cor vix nex bel gra dor fin hel ixo jun kal mir nov pol rad sen tor ul var wex yan zor"
-).split()
+INDUSTRY = ["Logistics", "Tooling", "Systems", "Analytics", "Foods", "Textiles", "Robotics", "Software", "Consulting", "Energy", "Medical", "Pharma", "Capital", "Partners", "Labs", "Networks", "Solutions", "Engineering", "Marine", "Aviation", "Plastics", "Chemicals", "Security", "Media", "Studios", "Foods", "Farms", "Brewing", "Optics", "Sensors", "Metals", "Motors", "Dynamics", "Instruments", "Packaging", "Printing", "Travel", "Health", "Insurance", "Finance", "Learning", "Retail", "Fashion", "Furniture", "Lighting", "Acoustics", "Biotech", "Materials", "Water", "Solar", "Wind", "Freight", "Shipping", "Builders", "Architects", "Design"]
+_SYLLABLES = ["vel", "tri", "nor", "wind", "kes", "ler", "ax", "on", "bri", "ta", "zen", "ko", "mar", "lo", "qui", "fa", "ro", "sta", "dex", "ly", "ven", "ora", "pix", "tal", "mek", "sol", "aria", "cor", "vix", "nex", "bel", "gra", "dor", "fin", "hel", "ixo", "jun", "kal", "mir", "nov", "pol", "rad", "sen", "tor", "ul", "var", "wex", "yan", "zor"]
 WEBMAIL = ["gmail.com", "yahoo.com", "outlook.com", "hotmail.com", "web.de", "gmx.de", "orange.fr",
            "libero.it", "icloud.com", "aol.com"]
 DISPOSABLE = ["mailinator.com", "10minutemail.com", "guerrillamail.com", "yopmail.com"]

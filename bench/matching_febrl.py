@@ -70,9 +70,10 @@ if __name__ == "__main__":  # run as a script: the project root and bench/ on th
     _ROOT = Path(__file__).resolve().parent.parent
     sys.path[:0] = [str(_ROOT), str(_ROOT / "bench")]
 
-from matching_common import REPORT_SEED, prf  # noqa: E402
-from matching_people import People  # noqa: E402
-from plugins.matching.contacts import (  # noqa: E402
+from matching_common import REPORT_SEED, prf
+from matching_people import People
+
+from plugins.matching.contacts import (
     ACCOUNT_LEVELS,
     DEFAULT_WEIGHTS,
     EMAIL_LEVELS,
@@ -394,7 +395,8 @@ def main(argv: Iterable[str] | None = None, echo: Callable[[str], None] = print)
              f"{result['candidate_pairs']} candidates (blocking recall {result['blocking_recall']:.4f})")
         for method, m in result["methods"].items():
             before = m.get("before_clustering")
-            extra = f"  (pairwise, before clustering: P {before['precision']:.4f} F1 {before['f1']:.4f})" if before else ""
+            extra = (f"  (pairwise, before clustering: P {before['precision']:.4f} F1 {before['f1']:.4f})"
+                     if before else "")
             echo(f"  {method:28} P {m['precision']:.4f}  R {m['recall']:.4f}  F1 {m['f1']:.4f}  "
                  f"{m['seconds']:.1f} s{extra}")
     results["fitted_on_febrl3"] = {n: dict(getattr(weights_fitted_on("febrl3"), n)) for n in

@@ -15,19 +15,20 @@ ROOT = Path(__file__).resolve().parent.parent
 # As in bench/matching.py: the project root first, bench/ last (bench/hubspot.py shadows hubspot).
 sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"] + [str(ROOT / "bench")]
 
-import argparse  # noqa: E402
-import gc  # noqa: E402
-import json  # noqa: E402
-import os  # noqa: E402
-import resource  # noqa: E402
-import time  # noqa: E402
-from typing import Any  # noqa: E402
+import argparse
+import gc
+import json
+import os
+import resource
+import time
+from typing import Any
 
-from hub.decisions import MatchOutcome  # noqa: E402
-from hub.schema import Inquiry  # noqa: E402
-from matching_common import REPORT_SEED, load_accounts  # noqa: E402
-from matching_data import Generator, Vocabulary  # noqa: E402
-from plugins.matching import MatchingSettings, match_account  # noqa: E402
+from matching_common import REPORT_SEED, load_accounts
+from matching_data import Generator, Vocabulary
+
+from hub.decisions import MatchOutcome
+from hub.schema import Inquiry
+from plugins.matching import MatchingSettings, match_account
 
 
 # -- scale --------------------------------------------------------------------------------------

@@ -32,9 +32,9 @@ ROOT = Path(__file__).resolve().parent.parent
 # hubspot-api-client package: the project root goes first and bench/ last.
 sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"] + [str(ROOT / "bench")]
 
-from connectors.file import import_file  # noqa: E402
-from hub.config import HubConfig  # noqa: E402
-from hub.runtime import build_hub, settle_start_up_memory  # noqa: E402
+from connectors.file import import_file
+from hub.config import HubConfig
+from hub.runtime import build_hub, settle_start_up_memory
 
 ACTIVITIES = [("newsletter", 30), ("content_download", 20), ("webinar", 20), ("form", 15),
               ("pricing_page", 7), ("demo_request", 5), ("contact_sales", 3)]
@@ -69,7 +69,8 @@ def generate(path: Path, n: int, seed: int = 7) -> None:
         out.writerow(["Email", "First Name", "Last Name", "Company", "Website", "Country", "Product", "Activity"])
         for i in range(n):
             # Zipf-like: a few big accounts, a long tail.
-            c = min(int(rnd.paretovariate(1.2)) - 1, n_companies - 1) if rnd.random() < 0.3 else rnd.randrange(n_companies)
+            big = rnd.random() < 0.3  # a few large accounts, a long tail
+            c = min(int(rnd.paretovariate(1.2)) - 1, n_companies - 1) if big else rnd.randrange(n_companies)
             name, domain, country = companies[c]
             fn, ln = rnd.choice(first), rnd.choice(last)
             local = f"{fn}.{ln}{rnd.randint(1, 99)}".lower().replace(" ", "")

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # hubspot-api-client package: the project root goes first and bench/ last.
 sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"] + [str(ROOT / "bench")]
 
-from common import make_items, push_in_batches, write_results  # noqa: E402 - bench/common.py
+from common import make_items, push_in_batches, write_results
 from simple_salesforce.format import format_external_id
 
 from connectors.salesforce import SalesforceConnector, SalesforceSettings

@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # hubspot-api-client package: the project root goes first and bench/ last.
 sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"] + [str(ROOT / "bench")]
 
-from sandbox.testing import SandboxServer  # noqa: E402
+from sandbox.testing import SandboxServer
 
 RESULTS = Path(__file__).parent / "results" / "sandbox.json"
 

@@ -6,10 +6,14 @@ Every decision carries a ``reason`` in words: it ends up in the audit trail that
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from hub.schema import Account, Lead
 
 
 class MatchOutcome(StrEnum):
@@ -160,7 +164,7 @@ class RoutingStrategy:
 
     name: str
     description: str
-    choose: Any  # Callable[[RoutingContext], RouteDecision | None]
+    choose: Callable[[RoutingContext], RouteDecision | None]
 
     def __post_init__(self) -> None:
         cleaned = self.name.strip().lower().replace("-", "_")
@@ -173,13 +177,14 @@ class RoutingStrategy:
 class RoutingContext:
     """Everything a router needs to choose an owner for one lead."""
 
-    lead: Any  # hub.schema.Lead
-    account: Any  # hub.schema.Account
-    parent_account: Any | None  # hub.schema.Account of the parent company, if any
+    lead: Lead
+    account: Account
+    #: The account of the parent company, if any.
+    parent_account: Account | None
     owners: list[Owner]
     #: The ``[routing]`` table of hub.toml (strategy, default owner, SLA, rules...).
-    settings: dict[str, Any]
+    settings: Mapping[str, object]
     #: Strategies registered through ``hub_routing_strategies``, by name.
     strategies: dict[str, RoutingStrategy]
     #: ``rotate(name, n)`` returns the next position 0..n-1 of a persisted round-robin counter.
-    rotate: Any  # Callable[[str, int], int]
+    rotate: Callable[[str, int], int]

@@ -1,9 +1,9 @@
 """The control API (``/_sandbox/...``): what tests and demos do to the sandbox from outside.
 
 Reset and seed, act as a sales rep (lead status, convert a lead, close an opportunity or a deal),
-list and expire Salesforce sessions, inject faults, read API-call counters, read and change limits, save state. Bodies are validated
-with pydantic; errors are ``{"error": "..."}`` saying what to send instead. No auth: the sandbox is
-a development tool meant to listen on loopback only.
+list and expire Salesforce sessions, inject faults, read API-call counters, read and change limits,
+save state. Bodies are validated with pydantic; errors are ``{"error": "..."}`` saying what to send
+instead. No auth: the sandbox is a development tool meant to listen on loopback only.
 """
 
 from __future__ import annotations

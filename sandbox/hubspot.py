@@ -268,7 +268,7 @@ def _batch_upsert(portal: HubSpotPortal, otype: ObjectType, inputs: list[dict[st
         raise HsError(400, "VALIDATION_ERROR", f"Duplicate IDs found in batch input: {duplicates}. "
                       "IDs must be unique")
     cleaned = []
-    for item, (id_property, key) in zip(inputs, keys, strict=True):
+    for item, (id_property, _key) in zip(inputs, keys, strict=True):
         values = portal.clean(otype, item.get("properties"), creating=False)
         if id_property != "hs_object_id":
             values[id_property] = portal.clean(otype, {id_property: item["id"]}, False)[id_property]

@@ -3,9 +3,10 @@
 HubSpot: a rolling ten-second window per app (``X-HubSpot-RateLimit-Max`` requests), a daily
 allowance, and search's own per-second limit; over a limit the answer is 429 with the documented
 ``RATE_LIMIT`` body and the ``X-HubSpot-RateLimit-*`` headers (no ``Retry-After``: HubSpot does not
-document one, and urllib3's default retry would silently sleep on it inside the client). Salesforce: a daily allocation of API requests
-reported in ``Sforce-Limit-Info``; past it every call is 403 ``REQUEST_LIMIT_EXCEEDED``. Every
-number can be changed at run time through the control API (a benchmark lifts them).
+document one, and urllib3's default retry would silently sleep on it inside the client).
+Salesforce: a daily allocation of API requests reported in ``Sforce-Limit-Info``; past it every
+call is 403 ``REQUEST_LIMIT_EXCEEDED``. Every number can be changed at run time through the control
+API (a benchmark lifts them).
 """
 
 from __future__ import annotations

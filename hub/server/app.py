@@ -17,8 +17,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hub import __version__
 from hub.connector import Capability
-from hub.server.metrics import REGISTRY, refresh_gauges
 from hub.runtime import Hub
+from hub.server.metrics import REGISTRY, refresh_gauges
 from hub.server.workers import Workers
 
 

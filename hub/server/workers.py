@@ -15,8 +15,8 @@ import time
 from collections.abc import Callable
 
 from hub.connector import Capability
-from hub.server.metrics import observe_batch, observe_delivery
 from hub.runtime import Hub
+from hub.server.metrics import observe_batch, observe_delivery
 
 log = logging.getLogger(__name__)
 

@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 import connectors.partner
 import connectors.webform
 from connectors.partner import keys
-from hub.runtime import Hub
 from connectors.partner import store as q
+from hub.runtime import Hub
 from hub.server.app import create_app
 
 KEY: dict[str, str] = {}

@@ -25,11 +25,11 @@ from sqlalchemy import select
 import connectors.partner
 import connectors.salesforce
 from connectors.partner import keys
-from hub.runtime import Hub
-from sandbox.testing import SandboxServer
 from connectors.partner import store as q
-from hub.store import tables as t
+from hub.runtime import Hub
 from hub.server.app import create_app
+from hub.store import tables as t
+from sandbox.testing import SandboxServer
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

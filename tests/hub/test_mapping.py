@@ -385,7 +385,7 @@ def test_one_file_per_connector_and_a_missing_folder(tmp_path: Path) -> None:
     second = write(tmp_path / "b", "sf", GOOD_HEAD)
     with pytest.raises(ConfigError, match=f"connector 'sf' is already mapped by {first}"):
         MappingSet.from_files([first, second])
-    with pytest.raises(ConfigError, match="mapping folder .* does not exist"):
+    with pytest.raises(ConfigError, match=r"mapping folder .* does not exist"):
         MappingSet.load(tmp_path / "nope")
 
 

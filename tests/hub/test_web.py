@@ -22,8 +22,8 @@ from sqlalchemy import create_engine
 import connectors.webform
 from hub import __version__
 from hub.runtime import Hub
-from sandbox.testing import free_port
 from hub.server.app import create_app
+from sandbox.testing import free_port
 
 LIMIT = 2048  # [server] max_body_bytes for these tests (the form's own limit is higher)
 
