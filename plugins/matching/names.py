@@ -15,7 +15,6 @@ names a second (see bench/matching.py).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from functools import lru_cache
 from string import ascii_lowercase
 from types import MappingProxyType
@@ -24,15 +23,15 @@ from cleanco.clean import normalized as _fold_accents
 from cleanco.clean import prepare_default_terms
 
 
-def _terms_by_size() -> Mapping[int, frozenset[tuple[str, ...]]]:
+def _terms_by_size() -> dict[int, frozenset[tuple[str, ...]]]:
     by_size: dict[int, set[tuple[str, ...]]] = {}
     for size, parts in prepare_default_terms():
         by_size.setdefault(size, set()).add(tuple(parts))
-    return MappingProxyType({size: frozenset(terms) for size, terms in by_size.items()})
+    return {size: frozenset(terms) for size, terms in by_size.items()}
 
 
 #: Legal-form token tuples, longest first, keyed by length for O(1) suffix checks.
-_TERMS_BY_SIZE = _terms_by_size()
+_TERMS_BY_SIZE = MappingProxyType(_terms_by_size())
 _SIZES = tuple(sorted(_TERMS_BY_SIZE, reverse=True))
 
 #: Words that describe a company's shape, not which company it is: "Acme Group" is Acme. They are
