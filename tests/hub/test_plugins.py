@@ -101,6 +101,14 @@ def test_default_plugins_register_by_module_name_like_any_plugin() -> None:
     assert route_impls[0].plugin_name == "plugins.routing" and route_impls[0].trylast
 
 
+def test_a_builtin_named_by_its_module_is_made_by_its_factory_once_per_manager() -> None:
+    from plugins.scoring import ScoringPlugin
+
+    first, second = (load_plugins(defaults=("plugins.scoring",), entry_points=False) for _ in range(2))
+    mine, theirs = first.pm.get_plugin("plugins.scoring"), second.pm.get_plugin("plugins.scoring")
+    assert isinstance(mine, ScoringPlugin) and isinstance(theirs, ScoringPlugin) and mine is not theirs
+
+
 def test_entry_points_load_with_their_distribution_version(site: Path) -> None:
     plugins = load_plugins()
     described = {p["name"]: p for p in plugins.describe()}
