@@ -207,7 +207,8 @@ class HubConfig(BaseSettings):
         try:
             return model.model_validate(self.section(name))
         except ValidationError as exc:
-            raise ConfigError(_format_error(exc, self.source_path or "configuration", table=("plugins", name))) from None
+            origin = self.source_path or "configuration"
+            raise ConfigError(_format_error(exc, origin, table=("plugins", name))) from None
 
     def owner_list(self) -> list[Owner]:
         return [o.to_owner() for o in self.owners]
