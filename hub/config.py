@@ -11,7 +11,7 @@ import os
 import tomllib
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -26,6 +26,8 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from hub.decisions import Owner
 from hub.errors import ConfigError
+
+_M = TypeVar("_M", bound=BaseModel)
 
 DEFAULT_CONFIG_FILE = "hub.toml"
 CONFIG_ENV = "LEADHUB_CONFIG"
@@ -74,10 +76,9 @@ class OwnerSettings(_Section):
         )
 
 
-class RoutingSettings(BaseModel):
-    """``[routing]``: the strategy and its knobs. Extra keys are kept for strategy plugins."""
-
-    model_config = ConfigDict(extra="allow")
+class RoutingSettings(_Section):
+    """``[routing]``: the strategy and its knobs. An unknown key is an error (a typo would
+    otherwise pass silently); a strategy plugin reads its own knobs from ``[plugins.NAME]``."""
 
     strategy: str = "round_robin"
     default_owner: str | None = None
@@ -198,6 +199,17 @@ class HubConfig(BaseSettings):
         """A plugin's own table, ``[plugins.NAME]``; ``{}`` when absent."""
         return dict(self.plugins.get(name, {}))
 
+    def plugin_settings(self, name: str, model: type[_M]) -> _M:
+        """``[plugins.NAME]`` validated by a plugin's own settings model (absent: its defaults).
+
+        :raises ConfigError: naming the file, the table and the key, as for the hub's own tables.
+        """
+        try:
+            return model.model_validate(self.section(name))
+        except ValidationError as exc:
+            origin = self.source_path or "configuration"
+            raise ConfigError(_format_error(exc, origin, table=("plugins", name))) from None
+
     def owner_list(self) -> list[Owner]:
         return [o.to_owner() for o in self.owners]
 
@@ -243,10 +255,12 @@ def display_url(url: str) -> str:
         return "(unparseable database URL)"
 
 
-def _format_error(exc: ValidationError, origin: str, hub_keys: frozenset[str] = frozenset()) -> str:
+def _format_error(exc: ValidationError, origin: str, hub_keys: frozenset[str] = frozenset(),
+                  table: tuple[str, ...] = ()) -> str:
+    """One line per problem, ``  table.key: message``; ``table`` prefixes a nested table's keys."""
     lines = [f"{origin} is invalid:"]
     for err in exc.errors():
-        loc = [str(p) for p in err["loc"]]
+        loc = [*table, *(str(p) for p in err["loc"])]
         if loc and loc[0] in hub_keys:
             loc.insert(0, "hub")  # written under [hub] in the file
         key = ".".join(loc) or "(top level)"

@@ -69,12 +69,13 @@ EVENT_HOOKS = frozenset({"hub_lead_routed", "hub_outcome", "hub_record_quarantin
 def hub_configure(config: HubConfig) -> None:
     """Called once at start-up, after all plugins are loaded and hub.toml is validated.
 
-    A plugin reads its own table with ``config.section("NAME")``, which returns
-    ``[plugins.NAME]`` as a plain dict (``{}`` when absent). Validate it with your own pydantic
-    model and raise :class:`hub.errors.ConfigError` naming the key, e.g.
-    ``[plugins.big_companies] min_employees: must be > 0``. Keep the settings on the plugin
-    object (an instance registered on one hub), never in a module global, so two hubs in one
-    process never share them.
+    A plugin reads its own table with ``config.plugin_settings("NAME", YourSettings)``:
+    ``[plugins.NAME]`` validated by your pydantic model (its defaults when absent); a bad value
+    raises :class:`hub.errors.ConfigError` naming the file, table and key, e.g.
+    ``plugins.big_companies.min_employees: Input should be greater than 0``
+    (``config.section("NAME")`` returns the table as a plain dict). Keep what you read on the
+    plugin object, never in a module global: a plugin class listed as ``module:Class`` gets one
+    instance per hub, so two hubs in one process never share settings or caches.
 
     :param config: the validated :class:`hub.config.HubConfig`.
     :returns: nothing; the return value is ignored.
@@ -290,7 +291,8 @@ def hub_sla_breached(lead: Lead, owners: list[Owner], now: datetime) -> SlaActio
     :returns: a :class:`hub.decisions.SlaAction` ``(kind, reason, owner_id=None, due_at=None)``:
         ``escalate`` (to ``owner_id``, e.g. a manager) or ``reassign`` (to the next
         ``owner_id``), each with the new ``due_at``, or ``claw_back`` (back to nurture); or
-        ``None`` to let another plugin decide.
+        ``None`` to let another plugin decide. The built-in policy's ``due_at`` is ``now`` plus
+        ``[routing] sla_minutes``.
     """
 
 

@@ -76,11 +76,12 @@ COLLECTED_HOOKS = frozenset({"hub_connector_types", "hub_routing_strategies", "h
 #: Built-in plugins, registered exactly like third-party ones: ``"module"`` registers the module,
 #: ``"module:Factory"`` a fresh instance per hub (see :func:`load_default`).
 DEFAULT_PLUGINS: tuple[str, ...] = (
-    "plugins.normalize",
-    "plugins.matching",
-    "plugins.scoring",
-    "plugins.routing",
-    "plugins.sla",
+    "plugins.normalize:NormalizePlugin",
+    "plugins.matching:MatchingPlugin",
+    "plugins.scoring:ScoringPlugin",
+    "plugins.qualify:QualifyPlugin",
+    "plugins.routing:RoutingPlugin",
+    "plugins.sla:SlaPlugin",
     "connectors.file",
     "connectors.salesforce",
     "connectors.hubspot",
@@ -397,9 +398,13 @@ def load_default(spec: str) -> object:
     """A built-in plugin from ``"module"`` (the module is the plugin) or ``"module:Factory"``.
 
     A factory (usually the plugin class) is called with no arguments, once per hub: the instance
-    holds the plugin's settings and caches, so two hubs in one process never share them.
+    holds the plugin's settings and caches, so two hubs in one process never share them. A
+    built-in named by its module alone (``"plugins.scoring"``) is made by its ``DEFAULT_PLUGINS``
+    factory: the name a built-in is registered under is its module's.
     """
     module_name, _, factory = spec.partition(":")
+    if not factory:
+        factory = next((f for m, _, f in (d.partition(":") for d in DEFAULT_PLUGINS) if m == module_name), "")
     module = importlib.import_module(module_name)
     if not factory:
         return module

@@ -11,11 +11,14 @@ from hub.plugins import hookimpl
 from hub.schema import Normalized, SourceRecord
 
 
-@hookimpl(trylast=True)
-def hub_normalize(record: SourceRecord, mappings: MappingSet) -> Normalized:
-    """Apply the record's (connector, stream) mapping.
+class NormalizePlugin:
+    """The built-in ``hub_normalize``; it has no settings (the mappings are the hub's)."""
 
-    :raises hub.errors.InvalidRecord: no mapping for the stream ("add [streams.Y] to
-        mappings/X.toml"), or a field that cannot be mapped; the record is quarantined.
-    """
-    return mappings.normalize(record)
+    @hookimpl(trylast=True)
+    def hub_normalize(self, record: SourceRecord, mappings: MappingSet) -> Normalized:
+        """Apply the record's (connector, stream) mapping.
+
+        :raises hub.errors.InvalidRecord: no mapping for the stream ("add [streams.Y] to
+            mappings/X.toml"), or a field that cannot be mapped; the record is quarantined.
+        """
+        return mappings.normalize(record)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from hub.config import HubConfig, RoutingSettings
 from hub.decisions import Owner, RouteDecision, RoutingContext, RoutingStrategy
 from hub.plugins import hookimpl
 
@@ -31,51 +32,60 @@ def _eligible(ctx: RoutingContext) -> list[Owner]:
     return out
 
 
-def _sla(ctx: RoutingContext) -> timedelta:
-    return timedelta(minutes=float(ctx.settings.get("sla_minutes", 30)))
+class RoutingPlugin:
+    """The built-in strategies and ``hub_route``, deciding with this hub's ``[routing]`` table."""
 
+    def __init__(self) -> None:
+        self.settings = RoutingSettings()
 
-def round_robin(ctx: RoutingContext) -> RouteDecision | None:
-    pool = _eligible(ctx)
-    if not pool:
-        return None
-    key = f"round_robin:{ctx.lead.product_line}"
-    owner = pool[ctx.rotate(key, len(pool))]
-    why = f"round robin over {len(pool)} owner(s) covering product line '{ctx.lead.product_line}'"
-    return RouteDecision(owner.id, f"{why}: next in turn is {owner.name}", _sla(ctx))
+    @property
+    def sla(self) -> timedelta:
+        return timedelta(minutes=self.settings.sla_minutes)
 
+    @hookimpl
+    def hub_configure(self, config: HubConfig) -> None:
+        self.settings = config.routing
 
-def default_owner(ctx: RoutingContext) -> RouteDecision | None:
-    owner_id = ctx.settings.get("default_owner")
-    owner = next((o for o in ctx.owners if o.id == owner_id and o.active), None)
-    if owner is None:
-        return None
-    return RouteDecision(owner.id, f"default owner {owner.name}", _sla(ctx))
+    def round_robin(self, ctx: RoutingContext) -> RouteDecision | None:
+        pool = _eligible(ctx)
+        if not pool:
+            return None
+        key = f"round_robin:{ctx.lead.product_line}"
+        owner = pool[ctx.rotate(key, len(pool))]
+        why = f"round robin over {len(pool)} owner(s) covering product line '{ctx.lead.product_line}'"
+        return RouteDecision(owner.id, f"{why}: next in turn is {owner.name}", self.sla)
 
+    def default_owner(self, ctx: RoutingContext) -> RouteDecision | None:
+        owner_id = self.settings.default_owner
+        owner = next((o for o in ctx.owners if o.id == owner_id and o.active), None)
+        if owner is None:
+            return None
+        return RouteDecision(owner.id, f"default owner {owner.name}", self.sla)
 
-@hookimpl
-def hub_routing_strategies() -> list[RoutingStrategy]:
-    return [
-        RoutingStrategy("round_robin", "Rotate over active owners of the product line and region.", round_robin),
-        RoutingStrategy("default_owner", "Every lead to [routing] default_owner.", default_owner),
-    ]
+    @hookimpl
+    def hub_routing_strategies(self) -> list[RoutingStrategy]:
+        return [
+            RoutingStrategy("round_robin", "Rotate over active owners of the product line and region.",
+                            self.round_robin),
+            RoutingStrategy("default_owner", "Every lead to [routing] default_owner.", self.default_owner),
+        ]
 
-
-@hookimpl(trylast=True)
-def hub_route(context: RoutingContext) -> RouteDecision | None:
-    by_id = {o.id: o for o in context.owners if o.active}
-    for acct, label in ((context.account, "account"), (context.parent_account, "parent account")):
-        if acct is not None and acct.owner_id in by_id:
-            owner = by_id[acct.owner_id]
-            return RouteDecision(owner.id, f"{label} {acct.name} is owned by {owner.name}", _sla(context))
-    name = str(context.settings.get("strategy", "round_robin"))
-    strategy = context.strategies.get(name)
-    if strategy is None:
-        known = ", ".join(sorted(context.strategies)) or "none"
-        raise LookupError(f"[routing] strategy {name!r} is not registered (known: {known})")
-    decision: RouteDecision | None = strategy.choose(context)
-    if decision is None and name != "default_owner":
-        fallback = default_owner(context)
-        if fallback is not None:
-            return RouteDecision(fallback.owner_id, f"{name} found no eligible owner; {fallback.reason}", fallback.sla)
-    return decision
+    @hookimpl(trylast=True)
+    def hub_route(self, context: RoutingContext) -> RouteDecision | None:
+        by_id = {o.id: o for o in context.owners if o.active}
+        for acct, label in ((context.account, "account"), (context.parent_account, "parent account")):
+            if acct is not None and acct.owner_id in by_id:
+                owner = by_id[acct.owner_id]
+                return RouteDecision(owner.id, f"{label} {acct.name} is owned by {owner.name}", self.sla)
+        name = self.settings.strategy
+        strategy = context.strategies.get(name)
+        if strategy is None:
+            known = ", ".join(sorted(context.strategies)) or "none"
+            raise LookupError(f"[routing] strategy {name!r} is not registered (known: {known})")
+        decision: RouteDecision | None = strategy.choose(context)
+        if decision is None and name != "default_owner":
+            fallback = self.default_owner(context)
+            if fallback is not None:
+                return RouteDecision(fallback.owner_id, f"{name} found no eligible owner; {fallback.reason}",
+                                     fallback.sla)
+        return decision

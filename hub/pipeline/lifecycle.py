@@ -156,7 +156,7 @@ class LeadLifecycle:
                     if lead.status == LeadStatus.ROUTED and action.kind == SlaActionKind.ESCALATE:
                         lead.move_to(LeadStatus.ESCALATED)
                     lead.owner_id = action.owner_id or lead.owner_id
-                    lead.sla_due_at = now + timedelta(minutes=self.settings.sla_minutes)
+                    lead.sla_due_at = action.due_at
                     entry("sla", f"{action.kind}: {action.reason}", sla_action=str(action.kind), owner_id=lead.owner_id)
                     for dest in work.lead_destinations(lead.id):
                         work.enqueue(dest, "lead", lead.id)

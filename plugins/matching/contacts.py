@@ -39,7 +39,7 @@ _PLUS_TAG_PROVIDERS = frozenset(
     {"outlook.com", "hotmail.com", "live.com", "msn.com", "icloud.com", "me.com", "mac.com",
      "fastmail.com", "fastmail.fm", "protonmail.com", "proton.me", "pm.me"}
 )
-_PROVIDER_ALIASES = {"googlemail.com": "gmail.com"}
+_PROVIDER_ALIASES = MappingProxyType({"googlemail.com": "gmail.com"})
 
 #: Grades of one name part, best first, and of the phone; the account and e-mail grades.
 NAME_LEVELS = ("exact", "close", "similar", "initial", "differ")
@@ -262,10 +262,11 @@ def name_similarity(a: PersonRecord, b: PersonRecord) -> float:
     return max(straight, swapped * 0.97)  # a swap is likely a data-entry slip, slightly less sure
 
 
-_WORDS = {"first_name": "first name", "last_name": "last name", "phone": "phone", "account": "account",
-          "email": "e-mail"}
-_GRADES = {"exact": "same", "close": "close", "similar": "similar", "initial": "initial", "transposed":
-           "two digits swapped", "one_edit": "one digit off", "two_edits": "two digits off", "same": "same"}
+_WORDS = MappingProxyType({"first_name": "first name", "last_name": "last name", "phone": "phone",
+                           "account": "account", "email": "e-mail"})
+_GRADES = MappingProxyType({"exact": "same", "close": "close", "similar": "similar", "initial": "initial",
+                            "transposed": "two digits swapped", "one_edit": "one digit off",
+                            "two_edits": "two digits off", "same": "same"})
 
 
 def _reason(comparison: ContactComparison, parts: Mapping[str, float], total: float, a: PersonRecord) -> str:

@@ -23,6 +23,7 @@ from array import array
 from bisect import bisect_left
 from collections.abc import Iterable
 from operator import itemgetter
+from types import MappingProxyType
 
 from hub.decisions import AccountCandidate, AccountMatch, MatchKey, MatchOutcome
 from plugins.matching.keys import BLOCKING_KINDS, account_keys
@@ -33,7 +34,7 @@ _BUCKET_BITS = 16
 _BUCKET_MASK = (1 << _BUCKET_BITS) - 1
 _HASH_MASK = (1 << (63 - _ROW_BITS + _BUCKET_BITS)) - 1
 _FIELD_SEP, _KEY_SEP, _PART_SEP = "\x1d", "\x1e", "\x1f"
-_NO_SEPARATORS = str.maketrans({_FIELD_SEP: " ", _KEY_SEP: " ", _PART_SEP: " "})
+_NO_SEPARATORS = MappingProxyType(str.maketrans({_FIELD_SEP: " ", _KEY_SEP: " ", _PART_SEP: " "}))
 _ID_KIND = "\x00id"  # account ids are posted like keys, under a kind no key has
 #: A key shared by this many accounts (a common word) takes no more: it names only its first ones,
 #: as many as the SQL store reads per key (hub.store.repo.PER_KEY).

@@ -17,16 +17,22 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from string import ascii_lowercase
+from types import MappingProxyType
 
 from cleanco.clean import normalized as _fold_accents
 from cleanco.clean import prepare_default_terms
 
+
+def _terms_by_size() -> dict[int, frozenset[tuple[str, ...]]]:
+    by_size: dict[int, set[tuple[str, ...]]] = {}
+    for size, parts in prepare_default_terms():
+        by_size.setdefault(size, set()).add(tuple(parts))
+    return {size: frozenset(terms) for size, terms in by_size.items()}
+
+
 #: Legal-form token tuples, longest first, keyed by length for O(1) suffix checks.
-_TERMS_BY_SIZE: dict[int, frozenset[tuple[str, ...]]] = {}
-for _size, _parts in prepare_default_terms():
-    _TERMS_BY_SIZE.setdefault(_size, frozenset())
-    _TERMS_BY_SIZE[_size] = _TERMS_BY_SIZE[_size] | {tuple(_parts)}
-_SIZES = sorted(_TERMS_BY_SIZE, reverse=True)
+_TERMS_BY_SIZE = MappingProxyType(_terms_by_size())
+_SIZES = tuple(sorted(_TERMS_BY_SIZE, reverse=True))
 
 #: Words that describe a company's shape, not which company it is: "Acme Group" is Acme. They are
 #: kept in the normalised name (they can tell a parent from its subsidiary) but ignored when two

@@ -1,8 +1,8 @@
-"""The ``[matching]`` table of hub.toml, validated, with defaults tuned by bench/matching.py.
+"""The ``[plugins.matching]`` table of hub.toml, validated, with defaults tuned by bench/matching.py.
 
 Example::
 
-    [matching]
+    [plugins.matching]
     match_threshold = 0.9      # at or above: the inquiry joins the best account
     review_threshold = 0.75    # between the two: uncertain, a person decides (review queue)
     candidate_limit = 20
@@ -10,11 +10,7 @@ Example::
 
 from __future__ import annotations
 
-from typing import Any
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-
-from hub.errors import ConfigError
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class MatchingSettings(BaseModel):
@@ -44,17 +40,3 @@ class MatchingSettings(BaseModel):
             )
         return self
 
-
-def load_settings(section: dict[str, Any]) -> MatchingSettings:
-    """Validate the ``[matching]`` table; a bad value raises :class:`ConfigError` naming the key."""
-    try:
-        return MatchingSettings.model_validate(section)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"matching.{'.'.join(str(p) for p in err['loc']) or '(table)'}: {err['msg']}"
-            for err in exc.errors()
-        )
-        raise ConfigError(
-            f"hub.toml [matching] is invalid: {problems}. Fix the value or remove the key to use "
-            "the default."
-        ) from None

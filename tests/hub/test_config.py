@@ -87,6 +87,8 @@ def test_config_file_from_leadhub_config(tmp_path: Path, monkeypatch: pytest.Mon
     ('[[owners]]\nid = "a"\nname = "A"\n[[owners]]\nid = "a"\nname = "B"\n', "owners", "appears twice"),
     ('[[owners]]\nid = "a"\n', "owners.0.name", "Field required"),
     ("[connectors.x]\npath = 1\n", "connectors.x.type", "Field required"),
+    ('[routing]\nstrateg = "default_owner"\n', "routing.strateg", "unknown key"),
+    ("[routing]\nsla_minutes = 0\n", "routing.sla_minutes", "greater than 0"),
 ])
 def test_an_invalid_file_names_the_key(tmp_path: Path, text: str, key: str, hint: str) -> None:
     with pytest.raises(ConfigError) as caught:
@@ -107,6 +109,32 @@ def test_connector_settings_errors_name_the_connector_key(tmp_path: Path) -> Non
     config = load_config(write(tmp_path, '[connectors.delivered]\ntype = "file"\npaht = "x.jsonl"\n'))
     with pytest.raises(ConfigError, match=r"connectors\.delivered\.paht: unknown setting"):
         build_connectors(config, load_plugins(entry_points=False), mappings=None)  # type: ignore[arg-type]
+
+
+def test_a_typo_in_routing_is_an_error_naming_file_table_and_key(tmp_path: Path) -> None:
+    # [routing] used to keep unknown keys for strategy plugins: "stratgy" silently routed round robin.
+    path = write(tmp_path, '[routing]\nstratgy = "default_owner"\ndefault_owner = "jane"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert str(caught.value).splitlines() == [
+        f"{path} is invalid:",
+        "  routing.stratgy: unknown key (check the spelling; see `leadhub init` for a starter file)",
+    ]
+
+
+def test_plugin_table_errors_name_file_table_and_key(tmp_path: Path) -> None:
+    path = write(tmp_path, '[plugins.scoring]\npoints = { webinar = "lots" }\nper_extra_contcat = 1\n'
+                           '[plugins.matching]\nreview_threshold = 0.95\n')
+    plugins = load_plugins(defaults=("plugins.scoring:ScoringPlugin",), entry_points=False)
+    with pytest.raises(ConfigError) as caught:
+        plugins.configure(load_config(path))
+    lines = str(caught.value).splitlines()
+    assert lines[0] == f"{path.resolve()} is invalid:"
+    assert "  plugins.scoring.points.webinar: Input should be a valid integer, unable to parse string as an integer" in lines
+    assert "  plugins.scoring.per_extra_contcat: unknown key (check the spelling; see `leadhub init` for a starter file)" in lines
+    matching = load_plugins(defaults=("plugins.matching:MatchingPlugin",), entry_points=False)
+    with pytest.raises(ConfigError, match=r"plugins\.matching: Value error, review_threshold \(0\.95\) must not exceed"):
+        matching.configure(load_config(path))
 
 
 def test_secrets_are_secretstr_and_never_printed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

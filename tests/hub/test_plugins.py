@@ -29,6 +29,9 @@ from hub.plugins import DEFAULT_PLUGINS, ENTRY_POINT_GROUP, hookimpl, load_plugi
 from hub.runtime import Hub
 from hub.schema import Account, Activity, Company, Inquiry, Lead, Outcome, SourceRecord
 
+#: The names built-ins register under: their modules' ("plugins.scoring:ScoringPlugin" -> "plugins.scoring").
+BUILTIN_NAMES = {spec.partition(":")[0] for spec in DEFAULT_PLUGINS}
+
 SCORER = '''
 from hub.decisions import ScorePart
 from hub.plugins import hookimpl
@@ -93,8 +96,12 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 def test_default_plugins_register_by_module_name_like_any_plugin() -> None:
     plugins = load_plugins(entry_points=False)
     assert plugins.problems == []
-    for name in DEFAULT_PLUGINS:
-        assert plugins.pm.get_plugin(name) is importlib.import_module(name)
+    for spec in DEFAULT_PLUGINS:
+        name, _, factory = spec.partition(":")
+        module = importlib.import_module(name)
+        plugin = plugins.pm.get_plugin(name)
+        # "module:Factory": an instance of its own (the plugin's state is per hub); "module": the module.
+        assert isinstance(plugin, getattr(module, factory)) if factory else plugin is module
     assert {"file", "salesforce", "hubspot", "webform", "partner"} <= set(plugins.connector_types())
     assert {"round_robin", "default_owner"} <= set(plugins.routing_strategies())
     # The built-in router is a trylast fallback: a third-party hub_route is asked first.
@@ -102,12 +109,20 @@ def test_default_plugins_register_by_module_name_like_any_plugin() -> None:
     assert route_impls[0].plugin_name == "plugins.routing" and route_impls[0].trylast
 
 
+def test_a_builtin_named_by_its_module_is_made_by_its_factory_once_per_manager() -> None:
+    from plugins.scoring import ScoringPlugin
+
+    first, second = (load_plugins(defaults=("plugins.scoring",), entry_points=False) for _ in range(2))
+    mine, theirs = first.pm.get_plugin("plugins.scoring"), second.pm.get_plugin("plugins.scoring")
+    assert isinstance(mine, ScoringPlugin) and isinstance(theirs, ScoringPlugin) and mine is not theirs
+
+
 def test_entry_points_load_with_their_distribution_version(site: Path) -> None:
     plugins = load_plugins()
     described = {p["name"]: p for p in plugins.describe()}
     assert described["generous"] == {"name": "generous", "version": "1.2.3", "hooks": ["hub_score"]}
     assert described["stingy"]["version"] == "0.9"
-    assert set(DEFAULT_PLUGINS) <= set(described), "built-ins and entry points side by side"
+    assert BUILTIN_NAMES <= set(described), "built-ins and entry points side by side"
     assert plugins.pm.get_plugin("generous") is sys.modules["leadhub_generous"]
 
 
@@ -119,10 +134,10 @@ def test_leadhub_load_plugins_limits_third_party_plugins(site: Path, tmp_path: P
     monkeypatch.setenv("LEADHUB_LOAD_PLUGINS", "stingy, local_scorer")
     names = {p["name"] for p in load_plugins([folder]).describe()}
     assert {"stingy", "local_scorer"} <= names and "generous" not in names
-    assert set(DEFAULT_PLUGINS) <= names, "the limit applies to third-party plugins only"
+    assert BUILTIN_NAMES <= names, "the limit applies to third-party plugins only"
     monkeypatch.setenv("LEADHUB_LOAD_PLUGINS", "")
     names = {p["name"] for p in load_plugins([folder]).describe()}
-    assert names == set(DEFAULT_PLUGINS), "an empty value loads no third-party plugin"
+    assert names == BUILTIN_NAMES, "an empty value loads no third-party plugin"
 
 
 def test_plugin_dirs_load_py_files(tmp_path: Path) -> None:

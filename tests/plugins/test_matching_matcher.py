@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from hub.config import HubConfig
 from hub.decisions import MatchKey, MatchOutcome
 from hub.errors import ConfigError
 from hub.plugins import HubPlugins, load_plugins
@@ -29,7 +30,7 @@ def inquiry(company: dict[str, Any] | None = None, contact: dict[str, Any] | Non
 
 @pytest.fixture
 def plugins() -> HubPlugins:
-    hub = load_plugins(defaults=("plugins.matching",), entry_points=False)
+    hub = load_plugins(defaults=("plugins.matching:MatchingPlugin",), entry_points=False)
     assert not hub.problems
     return hub
 
@@ -178,25 +179,19 @@ def test_two_unrelated_equal_accounts_are_uncertain(plugins: HubPlugins) -> None
     assert v.outcome is MatchOutcome.UNCERTAIN and "two unrelated accounts" in v.reason
 
 
-class _Config:
-    """The part of hub.config.HubConfig the plugin reads."""
-
-    def __init__(self, sections: dict[str, dict[str, Any]]) -> None:
-        self.sections = sections
-
-    def section(self, name: str) -> dict[str, Any]:
-        return self.sections.get(name, {})
+def _config(matching: dict[str, Any] | None = None) -> HubConfig:
+    return HubConfig(plugins={"matching": matching} if matching is not None else {})
 
 
 def test_configure_reads_thresholds_and_rejects_bad_ones(plugins: HubPlugins, accounts: InMemoryAccounts) -> None:
     item = inquiry({"name": "Kesler Brothers Toolng Ltd"})
     try:
-        plugins.configure(_Config({"matching": {"match_threshold": 0.99, "review_threshold": 0.5}}))
+        plugins.configure(_config({"match_threshold": 0.99, "review_threshold": 0.5}))
         assert decide(plugins, accounts, item).outcome is MatchOutcome.UNCERTAIN
         with pytest.raises(ConfigError, match="review_threshold"):
-            plugins.configure(_Config({"matching": {"match_threshold": 0.5, "review_threshold": 0.9}}))
+            plugins.configure(_config({"match_threshold": 0.5, "review_threshold": 0.9}))
         with pytest.raises(ConfigError, match="matching.threshold"):
-            plugins.configure(_Config({"matching": {"threshold": 1}}))
+            plugins.configure(_config({"threshold": 1}))
     finally:
-        plugins.configure(_Config({}))
+        plugins.configure(_config())
     assert decide(plugins, accounts, item).outcome is MatchOutcome.MATCHED
