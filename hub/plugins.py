@@ -67,6 +67,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "connectors.hubspot",
     "connectors.webform",
     "connectors.partner",
+    "sandbox.plugin",
 )
 
 
