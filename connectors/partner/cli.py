@@ -112,8 +112,9 @@ def add(
 @partners_app.command("list")
 def list_(config: ConfigOpt = None, json_out: JsonOpt = False) -> None:
     """List partners (never their keys)."""
-    from connectors.partner import store as q
     from rich.table import Table
+
+    from connectors.partner import store as q
 
     _, store = _open(config)
     with store.engine.connect() as conn:
@@ -171,8 +172,9 @@ def referrals_list(
     config: ConfigOpt = None, json_out: JsonOpt = False,
 ) -> None:
     """List referrals of every partner, newest first, with conflict details for ops."""
-    from connectors.partner import store as q
     from rich.table import Table
+
+    from connectors.partner import store as q
 
     _, store = _open(config)
     with store.engine.connect() as conn:

@@ -25,8 +25,10 @@ from typing import TYPE_CHECKING, Any
 from pydantic import Field
 from sqlalchemy import select
 
+from connectors.partner import store as q
 from connectors.partner.callbacks import STATUS_CHANGED, CallbackSender, status_payload
 from connectors.partner.pump import CallbackPump
+from connectors.partner.tables import referrals
 from hub.connector import (
     Capability,
     Connector,
@@ -37,9 +39,7 @@ from hub.connector import (
 )
 from hub.schema import utcnow
 from hub.store import Store
-from connectors.partner import store as q
 from hub.store import tables as t
-from connectors.partner.tables import referrals
 
 if TYPE_CHECKING:
     from fastapi import APIRouter, FastAPI

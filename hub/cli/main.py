@@ -572,7 +572,10 @@ def cli_plugin_dirs(argv: Sequence[str]) -> list[Path]:
     return [folder / d for d in dirs if isinstance(d, str)] if isinstance(dirs, list) else []
 
 
-def _register_plugin_commands() -> None:
+def _register_commands() -> None:
+    """The core's own groups, then every plugin's commands (plugin folders from the config)."""
+    from hub.cli.contacts import contacts_app
+    from hub.cli.matches import matches_app
     from hub.plugins import load_plugins
 
     app.add_typer(matches_app, name="matches", help="Uncertain account matches waiting for a person.")
@@ -580,10 +583,7 @@ def _register_plugin_commands() -> None:
     add_plugin_commands(app, load_plugins(cli_plugin_dirs(sys.argv[1:])))
 
 
-from hub.cli.contacts import contacts_app  # noqa: E402 - they import this module's helpers lazily
-from hub.cli.matches import matches_app  # noqa: E402
-
-_register_plugin_commands()
+_register_commands()
 
 
 def main() -> None:
