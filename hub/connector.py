@@ -29,13 +29,12 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict
 
-from hub.schema import Account, Lead, Outcome, SourceRecord
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # annotations only: the schema loads with the engine, not with the CLI
     from fastapi import APIRouter
 
     from hub.decisions import Owner
     from hub.mapping import MappingSet
+    from hub.schema import Account, Lead, Outcome, SourceRecord
     from hub.store import Store
 
 _T = TypeVar("_T")

@@ -31,7 +31,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-app = typer.Typer(help="LeadHub: capture, match, qualify, route and deliver sales leads.", no_args_is_help=True)
+app = typer.Typer(help="LeadHub: capture, match, qualify, route and deliver sales leads.", no_args_is_help=True,
+                  rich_markup_mode=None)
 leads_app = typer.Typer(help="Look at leads and why they went where they went.", no_args_is_help=True)
 quarantine_app = typer.Typer(help="Records that could not be processed, with the reason.", no_args_is_help=True)
 dead_app = typer.Typer(help="Deliveries that failed for good; replay them once the cause is fixed.", no_args_is_help=True)
