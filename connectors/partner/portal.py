@@ -19,12 +19,12 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from connectors.partner import service
+from connectors.partner import store as q
 from connectors.partner.api import detail_of, first_name_lookup
 from connectors.partner.keys import fingerprint
 from connectors.partner.service import ReferralIn
 from connectors.partner.session import COOKIE, Session, SessionCodec, csrf_ok, new_session
 from hub.errors import InvalidRecord
-from connectors.partner import store as q
 
 if TYPE_CHECKING:
     from connectors.partner.connector import PartnerConnector

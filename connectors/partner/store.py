@@ -22,9 +22,9 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, case, func, insert, literal, or_, select, update
 
+from connectors.partner.tables import referral_events, referrals
 from hub.schema import new_id, utcnow
 from hub.store import tables as t
-from connectors.partner.tables import referral_events, referrals
 from hub.store.sql import _aware
 
 #: Lead statuses in which sales already works the account: a new referral conflicts with them.

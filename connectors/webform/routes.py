@@ -24,16 +24,15 @@ from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
 from fastapi import Path as PathParam
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import EmailStr, TypeAdapter, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from hub.schema import SourceRecord
-
 from connectors.webform.connector import FORM_ID, FormSettings
 from connectors.webform.guard import SUBMISSIONS, RateLimiter, client_ip, cors_headers, secret_ok
+from hub.schema import SourceRecord
 
 if TYPE_CHECKING:
     from connectors.webform.connector import WebformConnector

@@ -106,8 +106,24 @@ def _module_bindings(tree: ast.Module) -> list[tuple[int, str, ast.expr | None]]
     return found
 
 
+#: Mutable containers and locks: shared by every instance when bound on a class.
+MUTABLE_CALLS = frozenset({"dict", "list", "set", "OrderedDict", "defaultdict", "deque", "Counter", "Lock",
+                           "RLock", "Event", "Condition", "Semaphore"})
+
+
+def _class_problems(tree: ast.Module, filename: str) -> list[str]:
+    problems = []
+    for cls in (node for node in ast.walk(tree) if isinstance(node, ast.ClassDef)):
+        for node in cls.body:
+            value = node.value if isinstance(node, (ast.Assign, ast.AnnAssign)) else None
+            if isinstance(value, (ast.Dict, ast.List, ast.Set, ast.DictComp, ast.ListComp, ast.SetComp)) or (
+                    value is not None and _call_name(value) in MUTABLE_CALLS):
+                problems.append(f"{filename}:{node.lineno}: class {cls.name} shares {ast.unparse(node)[:60]}")
+    return problems
+
+
 def module_state_problems(source: str, filename: str) -> list[str]:
-    """Module-level mutable bindings and ``global`` statements of one module, as messages."""
+    """Module-level (and class-level) mutable bindings and ``global`` statements, as messages."""
     tree = ast.parse(source, filename)
     problems = [f"{filename}:{node.lineno}: global {', '.join(node.names)}"
                 for node in ast.walk(tree) if isinstance(node, ast.Global)]
@@ -115,7 +131,7 @@ def module_state_problems(source: str, filename: str) -> list[str]:
         problem = _problem(name, value)
         if problem:
             problems.append(f"{filename}:{line}: {problem}")
-    return problems
+    return problems + _class_problems(tree, filename)
 
 
 def test_no_connector_module_keeps_mutable_state() -> None:
@@ -137,6 +153,8 @@ def test_no_connector_module_keeps_mutable_state() -> None:
     "FIELDS = ['a', 'b']",
     "def f():\n    global X\n    X = 1",
     "_secret = secrets.token_urlsafe(32)",
+    "class Client:\n    _cache: dict[str, int] = {}",
+    "class Client:\n    _lock = threading.Lock()",
 ])
 def test_the_walk_catches_module_state(source: str) -> None:
     assert module_state_problems(source, "x.py"), source
