@@ -20,9 +20,7 @@ from datetime import timedelta
 from types import MappingProxyType
 from typing import Any, ClassVar
 
-from simple_salesforce.format import format_soql
-
-from connectors.salesforce.client import SalesforceClient
+from connectors.salesforce.client import SalesforceClient, format_soql
 from connectors.salesforce.outcomes import (
     OPPORTUNITY_STREAM,
     OUTCOME_STREAM,

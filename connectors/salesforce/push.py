@@ -22,9 +22,7 @@ from datetime import timedelta
 from types import MappingProxyType
 from typing import Any
 
-from simple_salesforce.format import format_soql
-
-from connectors.salesforce.client import SalesforceClient
+from connectors.salesforce.client import SalesforceClient, format_soql
 from connectors.salesforce.settings import SalesforceSettings
 from hub.connector import DeliveryItem, PushResult
 from hub.errors import ConfigError, InvalidRecord
