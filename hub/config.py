@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlparse
 
 from pydantic import (
     BaseModel,
@@ -26,6 +28,9 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from hub.decisions import Owner
 from hub.errors import ConfigError
+
+if TYPE_CHECKING:
+    from hub.connector import Connector
 
 _M = TypeVar("_M", bound=BaseModel)
 
@@ -229,19 +234,76 @@ class HubConfig(BaseSettings):
         """The database URL with its password masked, for messages and ``leadhub status``."""
         return display_url(self.database_url)
 
-    def use_sandbox(self, url: str | None = None) -> list[str]:
-        """Point loopback salesforce/hubspot connectors at the sandbox (``url``), with its tokens.
+    def use_sandbox(self, url: str | None = None, *,
+                    connector_types: Mapping[str, type[Connector]] | None = None) -> list[str]:
+        """Point loopback connectors that serve the sandbox at it (``url``), with its tokens.
 
-        Connectors that name their own credentials, or a non-loopback URL, are left alone.
-        Returns the instance names that changed. See :func:`hub.cli.starter.sandbox_credentials`.
+        Which connectors, and which of their settings, their classes declare
+        (:class:`hub.connector.SandboxSpec`); ``connector_types`` are the registered classes (by
+        default those of the plugins this configuration loads). Connectors that name their own
+        credentials, or a non-loopback URL, are left alone. Returns the instance names that
+        changed. See :func:`sandbox_credentials`.
         """
-        from hub.cli.starter import sandbox_credentials
-
         tables = {name: spec.table() for name, spec in self.connectors.items()}
-        changed = sandbox_credentials(tables, url=url)
+        if not any(_is_loopback_url(v) for table in tables.values() for v in table.values()):
+            return []  # no connector aims at a sandbox: no need to load the plugins
+        if connector_types is None:
+            connector_types = self._connector_types()
+        changed = sandbox_credentials(tables, connector_types, url=url)
         for name in changed:
             self.connectors[name] = ConnectorInstance(**tables[name])
         return changed
+
+    def _connector_types(self) -> Mapping[str, type[Connector]]:
+        from hub.errors import HubError
+        from hub.plugins import load_plugins
+
+        try:
+            return load_plugins([self.resolve_path(d) for d in self.plugin_dirs]).connector_types()
+        except HubError:
+            return {}  # a duplicate connector type: build_hub reports it, naming both plugins
+
+
+_LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def _is_loopback_url(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    parsed = urlparse(value)
+    return parsed.scheme == "http" and (parsed.hostname or "") in _LOOPBACK
+
+
+def sandbox_credentials(connectors: dict[str, dict[str, Any]], types: Mapping[str, type[Connector]], *,
+                        url: str | None = None, environ: Mapping[str, str] | None = None) -> list[str]:
+    """Give sandbox defaults to the connector tables that point at a loopback sandbox.
+
+    ``connectors`` maps instance name to its raw settings table (changed in place); ``types`` are
+    the connector classes by type name, and a class's ``sandbox`` (:class:`~hub.connector.SandboxSpec`)
+    says which setting holds its URL and which receives the token. A table gets the sandbox token
+    only when it names no credentials of its own, and only when its URL is a loopback
+    ``http://`` URL: the sandbox. With ``url``, that URL replaces the loopback one (the sandbox
+    ``run --with-sandbox`` started). Returns the instance names that were changed.
+    """
+    environ = os.environ if environ is None else environ
+    changed = []
+    for instance, table in connectors.items():
+        cls = types.get(str(table.get("type")))
+        spec = cls.sandbox if cls is not None else None
+        if spec is None or not table.get("enabled", True):
+            continue
+        if not _is_loopback_url(table.get(spec.url_setting)):
+            continue
+        touched = False
+        if url is not None and table.get(spec.url_setting) != url:
+            table[spec.url_setting] = url
+            touched = True
+        if table.get(spec.secret_setting) is None and not any(table.get(k) for k in spec.credential_settings):
+            table[spec.secret_setting] = spec.token(environ)
+            touched = True
+        if touched:
+            changed.append(instance)
+    return changed
 
 
 def display_url(url: str) -> str:

@@ -20,21 +20,24 @@ A minimal connector::
 
 from __future__ import annotations
 
+import threading
 from abc import ABC
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict
 
-from hub.schema import Account, Lead, Outcome, SourceRecord
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # annotations only: the schema loads with the engine, not with the CLI
     from fastapi import APIRouter
 
     from hub.decisions import Owner
     from hub.mapping import MappingSet
+    from hub.schema import Account, Lead, Outcome, SourceRecord
+    from hub.store import Store
+
+_T = TypeVar("_T")
 
 
 class Capability(StrEnum):
@@ -107,6 +110,51 @@ class HealthReport:
     details: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class SandboxSpec:
+    """What a connector needs to talk to the local sandbox CRMs (``leadhub run --with-sandbox``).
+
+    A connector class declares it as ``sandbox = SandboxSpec(...)``. A connector table whose
+    ``url_setting`` is a loopback ``http://`` URL and that names none of its own credentials gets
+    the sandbox token (``$token_env``, else ``default_token``) in ``secret_setting``; a real
+    org or portal never does.
+    """
+
+    #: The setting holding the system's URL (``instance_url``, ``host``).
+    url_setting: str
+    #: The setting that receives the sandbox token (``session_id``, ``access_token``).
+    secret_setting: str
+    #: The environment variable the sandbox reads its token from, and the token it uses without it.
+    token_env: str
+    default_token: str
+    #: Other credential settings: when any is set, the connector keeps its own credentials.
+    credential_settings: tuple[str, ...] = ()
+
+    def token(self, environ: Mapping[str, str]) -> str:
+        return environ.get(self.token_env) or self.default_token
+
+
+class ConnectorServices:
+    """What one hub hands every connector it builds: its store, and state connectors share.
+
+    A connector that keeps tables of its own (the partner channel) reads ``store``; instances
+    that must pace together (two connectors on one HubSpot portal) keep the shared object under
+    one key with :meth:`shared`. One per hub: two hubs in one process never share either.
+    """
+
+    def __init__(self, store: Store | None = None) -> None:
+        self.store = store
+        self._shared: dict[Hashable, object] = {}
+        self._lock = threading.Lock()
+
+    def shared(self, key: Hashable, make: Callable[[], _T]) -> _T:
+        """The object kept under ``key`` by this hub's connectors, made on first use."""
+        with self._lock:
+            if key not in self._shared:
+                self._shared[key] = make()
+            return cast(_T, self._shared[key])
+
+
 class Connector(ABC):
     """Base class of connectors. Override only the methods of the declared capabilities."""
 
@@ -118,12 +166,17 @@ class Connector(ABC):
     batch_limit: ClassVar[int] = 100
     #: Streams this connector pulls (declared, for status and mappings).
     streams: ClassVar[tuple[str, ...]] = ()
+    #: How the local sandbox CRMs serve this connector; ``None``: the sandbox does not.
+    sandbox: ClassVar[SandboxSpec | None] = None
 
-    def __init__(self, instance: str, settings: ConnectorSettings, mappings: MappingSet | None = None) -> None:
+    def __init__(self, instance: str, settings: ConnectorSettings, mappings: MappingSet | None = None,
+                 *, services: ConnectorServices | None = None) -> None:
         #: The configured instance name (``[connectors.<instance>]``); usually equals ``name``.
         self.instance = instance
         self.settings = settings
         self.mappings = mappings
+        #: The hub's services (its store, shared state); a connector built alone gets its own.
+        self.services = services if services is not None else ConnectorServices()
 
     # -- source side ---------------------------------------------------------------------------
     def pull(self, stream: str, cursor: dict[str, Any] | None) -> Iterator[Page]:

@@ -27,6 +27,7 @@ three kinds of hook:
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -124,6 +125,22 @@ def hub_mappings() -> list[Path]:
         start-up with an error naming both.
     """
     raise NotImplementedError  # a specification: plugins implement it
+
+
+@hookspec(firstresult=True)
+def hub_sandbox(port: int) -> AbstractContextManager[str] | None:
+    """Serve the local sandbox CRMs for ``leadhub run --with-sandbox`` (the demo, ``make run``).
+
+    Stops at first non-None result. The built-in ``sandbox.plugin`` runs ``python -m sandbox
+    serve`` as a child process. Then every connector whose class declares a
+    :class:`~hub.connector.SandboxSpec` and whose URL is a loopback URL is pointed at the sandbox.
+
+    :param port: the loopback port to serve on (``--sandbox-port``).
+    :returns: a context manager: entering it starts the sandbox and gives its base URL
+        (``http://127.0.0.1:PORT``), leaving it stops the sandbox; or ``None`` to let another
+        plugin decide (nobody deciding: ``--with-sandbox`` stops, saying no sandbox is installed).
+        Entering raises :class:`hub.errors.HubError` saying what to do when it cannot start.
+    """
 
 
 @hookspec

@@ -87,6 +87,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "connectors.hubspot",
     "connectors.webform",
     "connectors.partner",
+    "sandbox.plugin",
 )
 
 

@@ -3,6 +3,11 @@
 :func:`build_hub` is what ``leadhub run``, ``leadhub sync`` and the tests call. Everything that
 can be wrong with the configuration is found here, before any record moves, and reported as a
 :class:`~hub.errors.ConfigError` naming the place.
+
+Mappings: every plugin ships the default mapping of its connector types (``hub_mappings``); a
+file of the same name in hub.toml's ``mappings_dir`` replaces the shipped one, and other files
+there map further connectors. The engine (pipeline, deliverer, intake) is built on first use, so
+a command that only reads the store (``leadhub leads show``) never loads it.
 """
 
 from __future__ import annotations
@@ -10,30 +15,33 @@ from __future__ import annotations
 import gc
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from hub.config import HubConfig
-from hub.connector import Capability, Connector
-from hub.pipeline.delivery import Backoff, Deliverer, DeliveryResult
-from hub.pipeline.engine import BatchResult, Pipeline, PipelineSettingsView
+from hub.connector import Capability, Connector, ConnectorServices, ConnectorSettings
 from hub.errors import ConfigError
-from hub.pipeline.intake import Intake, PullResult
 from hub.mapping import MappingSet
 from hub.plugins import HubPlugins, load_plugins
 from hub.store import Store, open_store
+
+if TYPE_CHECKING:
+    from hub.pipeline.delivery import Deliverer, DeliveryResult
+    from hub.pipeline.engine import BatchResult, Pipeline
+    from hub.pipeline.intake import Intake, PullResult
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class SyncReport:
-    pulled: dict[str, PullResult] = field(default_factory=dict)
-    processed: BatchResult = field(default_factory=BatchResult)
-    delivered: DeliveryResult = field(default_factory=DeliveryResult)
+    pulled: dict[str, PullResult]
+    processed: BatchResult
+    delivered: DeliveryResult
     errors: list[str] = field(default_factory=list)
 
 
@@ -49,31 +57,73 @@ class Hub:
         self.connectors = connectors
         self.owners = config.owner_list()
         self.wakeup = threading.Event()
-        self.intake = Intake(store, wake=self.wakeup.set)
-        self.pipeline = Pipeline(
-            store, plugins, mappings, connectors, self.owners,
-            PipelineSettingsView(
-                qualify_score=config.pipeline.qualify_score,
-                routing=config.routing.model_dump(),
-                sla_minutes=config.routing.sla_minutes,
-                extra_destinations=tuple(config.routing.destinations),
-                recycle_window_days=config.pipeline.recycle_window_days,
-            ),
-        )
-        self.deliverer = Deliverer(
-            store, connectors, self.owners, max_attempts=config.delivery.max_attempts,
-            backoff=Backoff(config.delivery.backoff_initial_seconds, config.delivery.backoff_max_seconds),
-        )
+        self._engine_lock = threading.Lock()
+        self._intake: Intake | None = None
+        self._pipeline: Pipeline | None = None
+        self._deliverer: Deliverer | None = None
+
+    # -- the engine, built on first use ------------------------------------------------------
+    @property
+    def intake(self) -> Intake:
+        """Commits inbound records to the inbox (and wakes the processor)."""
+        with self._engine_lock:
+            if self._intake is None:
+                from hub.pipeline.intake import Intake
+
+                self._intake = Intake(self.store, wake=self.wakeup.set)
+            return self._intake
+
+    @property
+    def pipeline(self) -> Pipeline:
+        """Processes inbox records: normalize, match, merge, score, qualify, route."""
+        with self._engine_lock:
+            if self._pipeline is None:
+                from hub.pipeline.engine import Pipeline, PipelineSettingsView
+
+                config = self.config
+                self._pipeline = Pipeline(
+                    self.store, self.plugins, self.mappings, self.connectors, self.owners,
+                    PipelineSettingsView(
+                        qualify_score=config.pipeline.qualify_score,
+                        routing=config.routing.model_dump(),
+                        sla_minutes=config.routing.sla_minutes,
+                        extra_destinations=tuple(config.routing.destinations),
+                        recycle_window_days=config.pipeline.recycle_window_days,
+                    ),
+                )
+            return self._pipeline
+
+    @property
+    def deliverer(self) -> Deliverer:
+        """Sends due outbox rows to their destinations, with retries and dead letters."""
+        with self._engine_lock:
+            if self._deliverer is None:
+                from hub.pipeline.delivery import Backoff, Deliverer
+
+                delivery = self.config.delivery
+                self._deliverer = Deliverer(
+                    self.store, self.connectors, self.owners, max_attempts=delivery.max_attempts,
+                    backoff=Backoff(delivery.backoff_initial_seconds, delivery.backoff_max_seconds),
+                )
+            return self._deliverer
 
     # -- work --------------------------------------------------------------------------------
-    def process_pending(self, *, max_batches: int | None = None) -> BatchResult:
-        """Process inbox records until none are pending (or ``max_batches`` ran)."""
+    def process_pending(self, *, max_batches: int | None = None,
+                        progress: Callable[[int], None] | None = None) -> BatchResult:
+        """Process inbox records until none are pending (or ``max_batches`` ran).
+
+        ``progress`` is told the number of records processed so far after every batch.
+        """
+        from hub.pipeline.engine import BatchResult
+
         total = BatchResult()
         n = 0
         while max_batches is None or n < max_batches:
             got = self.pipeline.process_batch(self.config.pipeline.batch_size)
             total.add(got)
             n += 1
+            if progress is not None and got.processed:
+                progress(total.processed)
             if got.processed == 0:
                 break
         return total
@@ -90,14 +140,14 @@ class Hub:
 
     def sync_once(self) -> SyncReport:
         """Pull everything, process everything, deliver everything due; then return."""
-        report = SyncReport()
+        errors: list[str] = []
+        pulled: dict[str, PullResult] = {}
         try:
-            report.pulled = self.pull_all()
+            pulled = self.pull_all()
         except Exception as exc:  # noqa: BLE001 - reported; processing still runs
             log.exception("pull failed")
-            report.errors.append(f"pull: {exc}")
-        report.processed = self.process_pending()
-        report.delivered = self.deliverer.deliver_due()
+            errors.append(f"pull: {exc}")
+        report = SyncReport(pulled, self.process_pending(), self.deliverer.deliver_due(), errors)
         # Deliveries may report outcomes synchronously; process what they produced.
         report.processed.add(self.process_pending())
         return report
@@ -111,9 +161,19 @@ class Hub:
         self.store.engine.dispose()
 
 
-def build_connectors(config: HubConfig, plugins: HubPlugins, mappings: MappingSet) -> dict[str, Connector]:
+def build_connectors(config: HubConfig, plugins: HubPlugins, mappings: MappingSet, *,
+                     services: ConnectorServices | None = None) -> dict[str, Connector]:
+    """An instance of every enabled connector, each handed the hub's ``services`` (its store)."""
+    services = services if services is not None else ConnectorServices()
+    return {instance: cls(instance, settings, mappings, services=services)
+            for instance, cls, settings in _connector_settings(config, plugins)}
+
+
+def _connector_settings(config: HubConfig, plugins: HubPlugins
+                        ) -> list[tuple[str, type[Connector], ConnectorSettings]]:
+    """The class and validated settings of every enabled connector; a ConfigError names the key."""
     types = plugins.connector_types()
-    out: dict[str, Connector] = {}
+    out: list[tuple[str, type[Connector], ConnectorSettings]] = []
     for instance, spec in config.connectors.items():
         cls = types.get(spec.type)
         if cls is None:
@@ -130,20 +190,40 @@ def build_connectors(config: HubConfig, plugins: HubPlugins, mappings: MappingSe
                 msg = "unknown setting" if err["type"] == "extra_forbidden" else err["msg"]
                 lines.append(f"  connectors.{instance}.{key}: {msg}")
             raise ConfigError("\n".join(lines)) from None
-        if not settings.enabled:
-            continue
-        out[instance] = cls(instance, settings, mappings)
+        if settings.enabled:
+            out.append((instance, cls, settings))
     return out
+
+
+def shipped_mappings(plugins: HubPlugins) -> list[Path]:
+    """The default mapping files every plugin ships (``hub_mappings``); one file per name."""
+    seen: dict[str, Path] = {}
+    for paths in plugins.pm.hook.hub_mappings():
+        for path in map(Path, paths or []):
+            if path.stem in seen and seen[path.stem].resolve() != path.resolve():
+                raise ConfigError(f"the mapping {path.stem!r} is shipped twice: {seen[path.stem]} and {path}; "
+                                  "uninstall one plugin or limit plugins with LEADHUB_LOAD_PLUGINS")
+            seen[path.stem] = path
+    return list(seen.values())
+
+
+def load_mappings(config: HubConfig, plugins: HubPlugins) -> MappingSet:
+    """The shipped mappings, each replaced by a file of the same name in ``mappings_dir``.
+
+    Files of ``mappings_dir`` map further connectors (a plugin folder's, say); a missing folder
+    means "no overrides". Errors name the file, the line and the field (:mod:`hub.mapping`).
+    """
+    files = {path.stem: path for path in shipped_mappings(plugins)}
+    folder = config.resolve_path(config.mappings_dir)
+    if folder.is_dir():
+        files.update((path.stem, path) for path in sorted(folder.glob("*.toml")))
+    return MappingSet.from_files(files[name] for name in sorted(files))
 
 
 def build_hub(config: HubConfig, *, extra_plugins: tuple[Any, ...] = (), migrate: bool = True) -> Hub:
     """Load plugins and mappings, open (and migrate) the store, instantiate connectors."""
     plugins = load_plugins([config.resolve_path(d) for d in config.plugin_dirs], extra=extra_plugins)
-    mappings_dir = config.resolve_path(config.mappings_dir)
-    if not mappings_dir.is_dir():
-        bundled = Path(__file__).resolve().parent.parent / "mappings"
-        mappings_dir = bundled
-    mappings = MappingSet.load(mappings_dir)
+    mappings = load_mappings(config, plugins)
     plugins.configure(config)
     strategies = plugins.routing_strategies()
     if config.routing.strategy not in strategies:
@@ -154,8 +234,11 @@ def build_hub(config: HubConfig, *, extra_plugins: tuple[Any, ...] = (), migrate
     owner_ids = {o.id for o in config.owners}
     if config.routing.default_owner and config.routing.default_owner not in owner_ids:
         raise ConfigError(f"routing.default_owner: {config.routing.default_owner!r} is not one of [[owners]]")
-    connectors = build_connectors(config, plugins, mappings)
+    enabled = _connector_settings(config, plugins)  # every configuration error before the store opens
     store = open_store(config.database_url, run_migrations=migrate)
+    services = ConnectorServices(store)
+    connectors: dict[str, Connector] = {
+        instance: cls(instance, settings, mappings, services=services) for instance, cls, settings in enabled}
     return Hub(config, plugins, mappings, store, connectors)
 
 

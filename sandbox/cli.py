@@ -1,6 +1,7 @@
 """``leadhub sandbox serve`` (and ``python -m sandbox serve``): run the sandbox CRMs.
 
-The lead engineer mounts :data:`app` under the main CLI; it also runs on its own.
+:mod:`sandbox.plugin` adds :data:`app` to the ``leadhub`` command line; it also runs on its own.
+The server (uvicorn, the ASGI app) loads inside ``serve``, so ``leadhub --help`` stays quick.
 """
 
 from __future__ import annotations
@@ -9,16 +10,18 @@ import logging
 from pathlib import Path
 
 import typer
-import uvicorn
 
-from sandbox.core import DEFAULT_HS_TOKEN, DEFAULT_SF_TOKEN, SandboxSettings
-from sandbox.oauth import (
+from sandbox.defaults import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
+    DEFAULT_HS_TOKEN,
     DEFAULT_PASSWORD,
+    DEFAULT_PORT,
     DEFAULT_SECURITY_TOKEN,
+    DEFAULT_SF_TOKEN,
     DEFAULT_USERNAME,
-    OAuthSettings,
+    HS_TOKEN_ENV,
+    SF_TOKEN_ENV,
 )
 
 app = typer.Typer(help="Local Salesforce and HubSpot sandboxes that the real clients talk to.",
@@ -33,10 +36,10 @@ def main() -> None:
 @app.command()
 def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on (keep it loopback)."),
-    port: int = typer.Option(8765, help="TCP port."),
-    sf_token: str = typer.Option(DEFAULT_SF_TOKEN, "--sf-token", envvar="LEADHUB_SANDBOX_SF_TOKEN",
+    port: int = typer.Option(DEFAULT_PORT, help="TCP port."),
+    sf_token: str = typer.Option(DEFAULT_SF_TOKEN, "--sf-token", envvar=SF_TOKEN_ENV,
                                  help="Bearer token the Salesforce API accepts.", show_default=False),
-    hs_token: str = typer.Option(DEFAULT_HS_TOKEN, "--hs-token", envvar="LEADHUB_SANDBOX_HS_TOKEN",
+    hs_token: str = typer.Option(DEFAULT_HS_TOKEN, "--hs-token", envvar=HS_TOKEN_ENV,
                                  help="Bearer token the HubSpot API accepts.", show_default=False),
     sf_client_id: str = typer.Option(DEFAULT_CLIENT_ID, envvar="LEADHUB_SANDBOX_SF_CLIENT_ID",
                                      help="Connected app client id the token endpoint accepts."),
@@ -57,7 +60,11 @@ def serve(
     log_level: str = typer.Option("info", help="uvicorn log level."),
 ) -> None:
     """Serve both sandboxes on one port until Ctrl-C."""
+    import uvicorn
+
     from sandbox.app import create_app
+    from sandbox.core import SandboxSettings
+    from sandbox.oauth import OAuthSettings
 
     logging.basicConfig(level=log_level.upper())
     oauth = OAuthSettings(client_id=sf_client_id, client_secret=sf_client_secret,

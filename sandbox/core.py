@@ -12,15 +12,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sandbox.defaults import DEFAULT_HS_TOKEN, DEFAULT_SF_TOKEN
 from sandbox.faults import Faults
 from sandbox.hs_portal import HubSpotPortal
 from sandbox.limits import LimitSettings, RateLimiter
 from sandbox.oauth import OAuthSettings, Sessions
 from sandbox.salesforce import QueryCursors
 from sandbox.sf_org import SalesforceOrg
-
-DEFAULT_SF_TOKEN = "SANDBOX-SF"
-DEFAULT_HS_TOKEN = "pat-sandbox-hs"
 
 
 @dataclass

@@ -65,4 +65,6 @@ class Faults:
         return [rule.as_dict() for rule in self._rules]
 
     def clear(self) -> None:
+        """Forget every rule and the count of fired faults (a reset starts from zero)."""
         self._rules.clear()
+        self.fired_total = 0

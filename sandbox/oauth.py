@@ -36,6 +36,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from sandbox.defaults import (
+    DEFAULT_CLIENT_ID,
+    DEFAULT_CLIENT_SECRET,
+    DEFAULT_PASSWORD,
+    DEFAULT_SECURITY_TOKEN,
+    DEFAULT_USERNAME,
+)
 from sandbox.errors import SandboxHTTPError
 from sandbox.http import BodyError, empty_response, json_response, read_body
 from sandbox.ids import sf_id
@@ -47,11 +54,6 @@ OAUTH_PREFIX = "/services/oauth2/"
 MAX_FORM_BYTES = 16 * 1024  # a token request is a few hundred bytes
 MAX_VALUE_CHARS = 1024
 ORG_ID = sf_id("00D", 1)
-DEFAULT_CLIENT_ID = "sandbox-client"
-DEFAULT_CLIENT_SECRET = "sandbox-secret"
-DEFAULT_USERNAME = "integration@leadhub.example"  # the seeded integration user
-DEFAULT_PASSWORD = "sandbox-password"
-DEFAULT_SECURITY_TOKEN = "SANDBOXTOKEN"
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 

@@ -28,9 +28,15 @@ from requests.adapters import HTTPAdapter
 
 from sandbox.app import create_app
 from sandbox.control import SandboxControl
-from sandbox.core import DEFAULT_HS_TOKEN, DEFAULT_SF_TOKEN, Sandbox, SandboxSettings
+from sandbox.core import Sandbox, SandboxSettings
+from sandbox.defaults import (
+    DEFAULT_CLIENT_ID,
+    DEFAULT_CLIENT_SECRET,
+    DEFAULT_HS_TOKEN,
+    DEFAULT_SF_TOKEN,
+)
 from sandbox.limits import LimitSettings
-from sandbox.oauth import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, OAuthSettings
+from sandbox.oauth import OAuthSettings
 
 START_DEADLINE_SECONDS = 20.0
 

@@ -13,7 +13,14 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from hub.connector import Capability, Connector, ConnectorSettings, DeliveryItem, HealthReport, PushResult
+from hub.connector import (
+    Capability,
+    Connector,
+    ConnectorSettings,
+    DeliveryItem,
+    HealthReport,
+    PushResult,
+)
 from hub.mapping import lead_view
 
 

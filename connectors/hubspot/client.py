@@ -3,7 +3,8 @@
 Every request of the connector goes through :meth:`HubSpotClient.call`, which
 
 1. waits for a slot in the portal's :class:`PortalBudget` (shared by every connector instance of
-   this process that talks to the same portal, so pull and delivery threads pace *together*):
+   one hub that talks to the same portal, so pull and delivery threads pace *together*; kept in
+   the hub's :class:`~hub.connector.ConnectorServices`, so two hubs in one process never share it):
    a share of the ten-second limit, HubSpot's 5 searches per second, and a daily reserve;
 2. makes the call through hubspot-api-client 12 (``_preload_content=False``: we read the status,
    the ``X-HubSpot-RateLimit-*`` headers and the JSON body ourselves, whatever the status);
@@ -73,7 +74,7 @@ class Response:
 
 
 class PortalBudget:
-    """Paces calls to one portal below its limits. Thread-safe; shared through :func:`budget_for`.
+    """Paces calls to one portal below its limits. Thread-safe; one per portal per hub.
 
     The ten-second limit is HubSpot's rolling window; we keep our own calls of the last interval
     and allow ``share`` of the limit, and the server's ``-Remaining`` header slows us further when
@@ -156,21 +157,15 @@ class PortalBudget:
             self._blocked_until = max(self._blocked_until, clock() + seconds)
 
 
-_budgets: dict[str, PortalBudget] = {}
-_budgets_lock = threading.Lock()
-
-
-def budget_for(settings: HubSpotSettings) -> PortalBudget:
-    """The budget of the portal ``settings`` talks to; one per portal per process."""
+def portal_key(settings: HubSpotSettings) -> str:
+    """Names the portal ``settings`` talk to: connectors of one hub on one portal share its budget."""
     token = settings.access_token.get_secret_value() if settings.access_token else ""
     # A digest, never the token itself, identifies the portal when no portal_id is configured.
-    key = f"{settings.host}|{settings.portal_id or hashlib.sha256(token.encode()).hexdigest()[:16]}"
-    with _budgets_lock:
-        budget = _budgets.get(key)
-        if budget is None:
-            budget = _budgets[key] = PortalBudget(settings.budget_share, settings.search_per_second,
-                                                  settings.daily_reserve)
-        return budget
+    return f"{settings.host}|{settings.portal_id or hashlib.sha256(token.encode()).hexdigest()[:16]}"
+
+
+def new_budget(settings: HubSpotSettings) -> PortalBudget:
+    return PortalBudget(settings.budget_share, settings.search_per_second, settings.daily_reserve)
 
 
 def _seconds_to_utc_midnight() -> float:
@@ -195,7 +190,7 @@ class CallStats:
 class HubSpotClient:
     """The real hubspot-api-client, behind one paced, retried, translated entry point."""
 
-    def __init__(self, settings: HubSpotSettings, instance: str) -> None:
+    def __init__(self, settings: HubSpotSettings, instance: str, budget: PortalBudget | None = None) -> None:
         if settings.access_token is None or not settings.access_token.get_secret_value():
             raise AuthError(
                 f"no HubSpot access token for connector {instance!r}: create a private app in the portal "
@@ -203,7 +198,7 @@ class HubSpotClient:
                 f"LEADHUB_CONNECTORS__{instance.upper()}__ACCESS_TOKEN")
         self.settings = settings
         self.instance = instance
-        self.budget = budget_for(settings)
+        self.budget = budget if budget is not None else new_budget(settings)
         self.stats = CallStats()
         self._stats_lock = threading.Lock()
         api = HubSpot(access_token=settings.access_token.get_secret_value(), host=settings.host)

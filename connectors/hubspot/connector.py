@@ -19,7 +19,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from connectors.hubspot.client import SCOPES, HubSpotClient
+from connectors.hubspot.client import SCOPES, HubSpotClient, new_budget, portal_key
 from connectors.hubspot.outcomes import OutcomeReader, OutcomeWriter, record_of
 from connectors.hubspot.pull import (
     SearchScan,
@@ -32,12 +32,21 @@ from connectors.hubspot.pull import (
 )
 from connectors.hubspot.push import TYPE_NAME, LeadWriter
 from connectors.hubspot.settings import HubSpotSettings
-from hub.connector import Capability, Connector, DeliveryItem, HealthReport, Page, PushResult
+from hub.connector import (
+    Capability,
+    Connector,
+    ConnectorServices,
+    DeliveryItem,
+    HealthReport,
+    Page,
+    PushResult,
+    SandboxSpec,
+)
 from hub.errors import ConfigError, ConnectorError
 from hub.mapping import MappingSet
 from hub.schema import SourceRecord
 
-COMPANY_FIELDS = ["name", "domain", "website", "country", "industry", "numberofemployees", "phone"]
+COMPANY_FIELDS = ("name", "domain", "website", "country", "industry", "numberofemployees", "phone")
 
 
 class HubSpotConnector(Connector):
@@ -47,11 +56,16 @@ class HubSpotConnector(Connector):
                               Capability.PUSH_OUTCOMES})
     batch_limit = 100
     streams = ("contacts", "companies")
+    #: ``leadhub run --with-sandbox``: a loopback ``host`` without a token of its own gets the
+    #: sandbox's token as ``access_token`` (sandbox/defaults.py holds the same default).
+    sandbox = SandboxSpec(url_setting="host", secret_setting="access_token",
+                          token_env="LEADHUB_SANDBOX_HS_TOKEN", default_token="pat-sandbox-hs")
 
     settings: HubSpotSettings
 
-    def __init__(self, instance: str, settings: Any, mappings: MappingSet | None = None) -> None:
-        super().__init__(instance, settings, mappings)
+    def __init__(self, instance: str, settings: Any, mappings: MappingSet | None = None,
+                 *, services: ConnectorServices | None = None) -> None:
+        super().__init__(instance, settings, mappings, services=services)
         self._client: HubSpotClient | None = None
         self._lock = threading.Lock()
 
@@ -61,7 +75,9 @@ class HubSpotConnector(Connector):
         """Built on first use, so a hub starts (and ``check`` explains) without a token."""
         with self._lock:
             if self._client is None:
-                self._client = HubSpotClient(self.settings, self.instance)
+                budget = self.services.shared(("hubspot portal budget", portal_key(self.settings)),
+                                              lambda: new_budget(self.settings))
+                self._client = HubSpotClient(self.settings, self.instance, budget)
             return self._client
 
     @property
@@ -118,7 +134,7 @@ class HubSpotConnector(Connector):
         """``contact id -> {"associated_company": {...}}``: two calls per page, so matching sees it."""
         links = associated(self.client, "contacts", "companies", [str(c.get("id")) for c in contacts])
         first = {contact: ids[0] for contact, ids in links.items() if ids}
-        companies = read_objects(self.client, "companies", sorted(set(first.values())), COMPANY_FIELDS)
+        companies = read_objects(self.client, "companies", sorted(set(first.values())), list(COMPANY_FIELDS))
         return {contact: {"associated_company": {"id": company, **companies[company]}}
                 for contact, company in first.items() if company in companies}
 

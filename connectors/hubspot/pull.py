@@ -26,12 +26,13 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import Any
 
 from connectors.hubspot.client import HubSpotClient
 
 SEARCH_CAP = 10_000  # results one search query can page through
-MODIFIED = {"contacts": "lastmodifieddate", "companies": "hs_lastmodifieddate", "deals": "hs_lastmodifieddate"}
+MODIFIED = MappingProxyType({"contacts": "lastmodifieddate", "companies": "hs_lastmodifieddate", "deals": "hs_lastmodifieddate"})
 
 
 def to_ms(value: str | None) -> int | None:

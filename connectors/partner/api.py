@@ -17,10 +17,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
 from connectors.partner import keys, service
+from connectors.partner import store as q
 from connectors.partner.service import ReferralIn
 from connectors.partner.urls import MAX_URL_LENGTH, check_callback_url
 from hub.errors import InvalidRecord
-from connectors.partner import store as q
 
 if TYPE_CHECKING:
     from connectors.partner.connector import PartnerConnector
@@ -142,7 +142,7 @@ def api_router(hub: Any, connector: PartnerConnector) -> APIRouter:
 
     @router.post("/referrals", status_code=202, response_model=Receipt, summary="Submit a referral",
                  responses={**auth_errors, 422: {"description": "A field is invalid; the body names it"}})
-    def create_referral(body: ReferralIn, partner: q.PartnerRow = Depends(current_partner)) -> Any:  # noqa: B008
+    def create_referral(body: ReferralIn, partner: q.PartnerRow = Depends(current_partner)) -> Any:
         try:
             receipt = service.submit(hub, connector.instance, partner, body, protection_days=settings.protection_days)
         except InvalidRecord as exc:
@@ -152,7 +152,7 @@ def api_router(hub: Any, connector: PartnerConnector) -> APIRouter:
 
     @router.get("/referrals", response_model=ReferralPage, summary="List your referrals", responses=auth_errors)
     def list_referrals(
-        partner: q.PartnerRow = Depends(current_partner),  # noqa: B008
+        partner: q.PartnerRow = Depends(current_partner),
         status_filter: Annotated[str | None, Query(alias="status", description="Only this status.",
                                                    pattern="^(" + "|".join(q.VISIBLE_STATUSES) + ")$")] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 50,
@@ -170,7 +170,7 @@ def api_router(hub: Any, connector: PartnerConnector) -> APIRouter:
 
     @router.put("/callback", response_model=CallbackOut, summary="Set your callback URL",
                 responses={**auth_errors, 422: {"description": "The URL is not accepted; the body says why"}})
-    def put_callback(body: CallbackIn, partner: q.PartnerRow = Depends(current_partner)) -> Any:  # noqa: B008
+    def put_callback(body: CallbackIn, partner: q.PartnerRow = Depends(current_partner)) -> Any:
         try:
             url = check_callback_url(body.url, allow_loopback=settings.allow_loopback_callbacks)
         except ValueError as exc:
@@ -183,12 +183,12 @@ def api_router(hub: Any, connector: PartnerConnector) -> APIRouter:
 
     @router.get("/callback", response_model=CallbackOut, summary="Your callback URL (never the secret)",
                 responses=auth_errors)
-    def get_callback(partner: q.PartnerRow = Depends(current_partner)) -> CallbackOut:  # noqa: B008
+    def get_callback(partner: q.PartnerRow = Depends(current_partner)) -> CallbackOut:
         return CallbackOut(url=partner.callback_url, secret=None)
 
     @router.delete("/callback", status_code=204, summary="Stop callbacks (URL and secret are removed)",
                    responses=auth_errors)
-    def delete_callback(partner: q.PartnerRow = Depends(current_partner)) -> Response:  # noqa: B008
+    def delete_callback(partner: q.PartnerRow = Depends(current_partner)) -> Response:
         with hub.store.engine.begin() as conn:
             q.set_callback(conn, partner.id, None, None)
         return Response(status_code=204)
@@ -196,7 +196,7 @@ def api_router(hub: Any, connector: PartnerConnector) -> APIRouter:
     @router.get("/referrals/{referral_id}", response_model=ReferralDetail, summary="One referral with its history",
                 responses={**auth_errors, 404: {"model": ErrorOut, "description": "Not one of your referrals"}})
     def get_referral(referral_id: Annotated[str, PathParam(max_length=64)],
-                     partner: q.PartnerRow = Depends(current_partner)) -> ReferralDetail:  # noqa: B008
+                     partner: q.PartnerRow = Depends(current_partner)) -> ReferralDetail:
         if len(referral_id) > 64:
             raise HTTPException(404, _NOT_FOUND)
         with hub.store.engine.connect() as conn:

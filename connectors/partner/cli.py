@@ -1,8 +1,9 @@
 """``leadhub partners ...`` and ``leadhub referrals ...``: manage partners, decide on conflicts.
 
-Mounted by hub/cli/main.py as ``app.add_typer(partners_app, name="partners")`` and
-``app.add_typer(referrals_app, name="referrals")``. Each command opens the configured store only
-(no connectors, no sandbox), so it works while the daemon runs.
+Added by the partner plugin's ``hub_cli_commands`` as ``app.add_typer(partners_app, name="partners")``
+and ``app.add_typer(referrals_app, name="referrals")``. Each command opens the configured store only
+(no connectors, no sandbox), so it works while the daemon runs. What the commands need loads inside
+them, so ``leadhub --help`` stays quick.
 """
 
 from __future__ import annotations
@@ -11,19 +12,19 @@ import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
-from connectors.partner import keys, service
+from connectors.partner import keys
 from connectors.partner.urls import check_callback_url
-from hub.config import HubConfig, load_config
-from hub.errors import ConfigError
-from hub.pipeline.intake import Intake
-from hub.store import Store, open_store
-from connectors.partner import store as q
+
+if TYPE_CHECKING:
+    from connectors.partner import store as q
+    from hub.config import HubConfig
+    from hub.pipeline.intake import Intake
+    from hub.store import Store
 
 partners_app = typer.Typer(help="Partners who refer leads: add them, rotate their keys, disable them.",
                            no_args_is_help=True)
@@ -46,6 +47,10 @@ class _StoreHub:
 
 
 def _open(path: Path | None) -> tuple[HubConfig, Store]:
+    from hub.config import load_config
+    from hub.errors import ConfigError
+    from hub.store import open_store
+
     try:
         config = load_config(path)
     except ConfigError as exc:
@@ -55,6 +60,8 @@ def _open(path: Path | None) -> tuple[HubConfig, Store]:
 
 
 def _partner(store: Store, ref: str) -> q.PartnerRow:
+    from connectors.partner import store as q
+
     with store.engine.connect() as conn:
         partner = q.find_partner(conn, ref)
     if partner is None:
@@ -76,6 +83,8 @@ def add(
     json_out: JsonOpt = False,
 ) -> None:
     """Add a partner and print its API key (shown once: only a hash is stored)."""
+    from connectors.partner import store as q
+
     if "@" not in email or len(email) > 320:
         err.print("--email must be an e-mail address")
         raise typer.Exit(2)
@@ -103,6 +112,10 @@ def add(
 @partners_app.command("list")
 def list_(config: ConfigOpt = None, json_out: JsonOpt = False) -> None:
     """List partners (never their keys)."""
+    from rich.table import Table
+
+    from connectors.partner import store as q
+
     _, store = _open(config)
     with store.engine.connect() as conn:
         rows = q.list_partners(conn)
@@ -124,6 +137,8 @@ def rotate_key(
     config: ConfigOpt = None, json_out: JsonOpt = False,
 ) -> None:
     """Issue a new API key; the old one (and its portal sessions) stop working at once."""
+    from connectors.partner import store as q
+
     _, store = _open(config)
     row = _partner(store, partner)
     key = keys.new_key()
@@ -141,6 +156,8 @@ def disable(
     config: ConfigOpt = None,
 ) -> None:
     """Disable a partner: its key and sessions stop working; its referrals are kept."""
+    from connectors.partner import store as q
+
     _, store = _open(config)
     row = _partner(store, partner)
     with store.engine.begin() as conn:
@@ -155,6 +172,10 @@ def referrals_list(
     config: ConfigOpt = None, json_out: JsonOpt = False,
 ) -> None:
     """List referrals of every partner, newest first, with conflict details for ops."""
+    from rich.table import Table
+
+    from connectors.partner import store as q
+
     _, store = _open(config)
     with store.engine.connect() as conn:
         rows, total = q.referrals_page(conn, None, status=status, limit=limit)
@@ -173,6 +194,9 @@ def referrals_list(
 
 
 def _decide(referral_id: str, reason: str, config: Path | None, approve: bool) -> None:
+    from connectors.partner import service
+    from hub.pipeline.intake import Intake
+
     if not reason.strip():
         err.print("--reason is required: the partner reads it")
         raise typer.Exit(2)

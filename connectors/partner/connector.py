@@ -8,9 +8,8 @@ has no lead (ops rejected it) is queued in the channel's own table and sent by
 
 Partner rows (callback URL and secret) live in the store. The connector contract hands state in
 rather than letting connectors read the store, but a callback's address is per partner, so the
-connector keeps a read-only handle: the running hub's store (bound in :meth:`http_routes`), or
-one opened from the configured database URL when the hub delivers without a web app
-(``leadhub sync``).
+connector reads the hub's store, handed to it at construction in its
+:class:`~hub.connector.ConnectorServices` (with or without the web app: ``leadhub sync`` too).
 """
 
 from __future__ import annotations
@@ -26,8 +25,10 @@ from typing import TYPE_CHECKING, Any
 from pydantic import Field
 from sqlalchemy import select
 
+from connectors.partner import store as q
 from connectors.partner.callbacks import STATUS_CHANGED, CallbackSender, status_payload
 from connectors.partner.pump import CallbackPump
+from connectors.partner.tables import referrals
 from hub.connector import (
     Capability,
     Connector,
@@ -36,20 +37,17 @@ from hub.connector import (
     HealthReport,
     PushResult,
 )
-from hub.pipeline.delivery import Backoff
 from hub.schema import utcnow
-from hub.store import Store, open_store
-from connectors.partner import store as q
+from hub.store import Store
 from hub.store import tables as t
-from connectors.partner.tables import referrals
 
 if TYPE_CHECKING:
     from fastapi import APIRouter, FastAPI
 
+    from hub.pipeline.delivery import Backoff
+
 log = logging.getLogger(__name__)
 
-#: Set by ``hub_configure``: lets a connector built without a web app find the store.
-_configured_database_url: dict[str, str] = {}
 #: A claimed event is not claimed again for this long (a crash mid-send makes it due again).
 EVENT_LEASE = timedelta(minutes=5)
 
@@ -100,12 +98,10 @@ class PartnerConnector(Connector):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._store: Store | None = None
-        self._own_store = False
         self._lock = threading.Lock()
         self._sender: CallbackSender | None = None
         self.pump = CallbackPump(self, self.settings.callback_poll_seconds)
-        self._backoff = Backoff(self.settings.callback_retry_initial_seconds, self.settings.callback_retry_max_seconds)
+        self._backoff: Backoff | None = None
 
     # -- wiring ------------------------------------------------------------------------------
     def http_routes(self, hub: Any) -> APIRouter:
@@ -114,7 +110,6 @@ class PartnerConnector(Connector):
         from connectors.partner.api import api_router
         from connectors.partner.portal import portal_router
 
-        self._store = hub.store
         router = APIRouter(lifespan=self._lifespan)
         router.include_router(api_router(hub, self))
         router.include_router(portal_router(hub, self))
@@ -135,13 +130,11 @@ class PartnerConnector(Connector):
                 self.pump.stop()
 
     def store(self) -> Store:
-        with self._lock:
-            if self._store is None:
-                url = _configured_database_url.get("url")
-                if url is None:
-                    raise RuntimeError("the partner connector has no store: build it through hub.runtime.build_hub")
-                self._store, self._own_store = open_store(url, run_migrations=False), True
-            return self._store
+        """The hub's store (partner rows, the channel's queued callbacks)."""
+        store = self.services.store
+        if store is None:
+            raise RuntimeError("the partner connector has no store: build it through hub.runtime.build_hub")
+        return store
 
     def sender(self) -> CallbackSender:
         with self._lock:
@@ -149,6 +142,15 @@ class PartnerConnector(Connector):
                 self._sender = CallbackSender(timeout=self.settings.callback_timeout_seconds,
                                               attempts=self.settings.callback_attempts)
             return self._sender
+
+    def _retry_delay(self, attempts: int) -> float:
+        from hub.pipeline.delivery import Backoff  # the outbox's backoff; loads with the engine
+
+        with self._lock:
+            if self._backoff is None:
+                self._backoff = Backoff(self.settings.callback_retry_initial_seconds,
+                                        self.settings.callback_retry_max_seconds)
+            return self._backoff.delay(attempts)
 
     def use_sender(self, sender: CallbackSender) -> None:
         """Replace the HTTP sender (tests pass one with short backoff)."""
@@ -215,7 +217,7 @@ class PartnerConnector(Connector):
                     q.event_sent(conn, row["id"])
                     tally.sent += 1
                 elif result.retryable and attempts < self.settings.callback_max_attempts:
-                    when = utcnow() + timedelta(seconds=self._backoff.delay(attempts))
+                    when = utcnow() + timedelta(seconds=self._retry_delay(attempts))
                     q.event_retry(conn, row["id"], attempts=attempts, when=when, error=result.error)
                     tally.retried += 1
                 else:
@@ -237,5 +239,3 @@ class PartnerConnector(Connector):
         self.pump.stop()
         if self._sender is not None:
             self._sender.close()
-        if self._own_store and self._store is not None:
-            self._store.engine.dispose()

@@ -9,6 +9,7 @@ through the same queries as the API, filtered by the signed-in partner (404 for 
 from __future__ import annotations
 
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
@@ -18,12 +19,12 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from connectors.partner import service
+from connectors.partner import store as q
 from connectors.partner.api import detail_of, first_name_lookup
 from connectors.partner.keys import fingerprint
 from connectors.partner.service import ReferralIn
 from connectors.partner.session import COOKIE, Session, SessionCodec, csrf_ok, new_session
 from hub.errors import InvalidRecord
-from connectors.partner import store as q
 
 if TYPE_CHECKING:
     from connectors.partner.connector import PartnerConnector
@@ -32,10 +33,10 @@ BASE = "/partners"
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 _FORM_FIELDS = tuple(ReferralIn.model_fields)
-_LABELS = {"company_name": "Company name", "company_domain": "Company web domain", "company_country": "Country",
+_LABELS = MappingProxyType({"company_name": "Company name", "company_domain": "Company web domain", "company_country": "Country",
            "contact_email": "Contact e-mail", "contact_phone": "Contact phone", "contact_first_name": "First name",
            "contact_last_name": "Last name", "product_line": "Product line", "notes": "Notes",
-           "expected_deal_size": "Expected deal size"}
+           "expected_deal_size": "Expected deal size"})
 PAGE = 25
 
 

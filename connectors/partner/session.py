@@ -3,7 +3,7 @@ CSRF token (itsdangerous, timestamped). The API key itself is never stored in th
 
 Rotating a partner's key changes its fingerprint, which ends every portal session of the old
 key. The signing secret comes from ``LEADHUB_PARTNER_SESSION_SECRET``; without it a random one
-is made per process (sessions then end when the daemon restarts, and several workers behind a
+is made per hub (sessions then end when the daemon restarts, and several workers behind a
 load balancer need the variable set to share sessions).
 """
 
@@ -18,7 +18,6 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 SECRET_ENV = "LEADHUB_PARTNER_SESSION_SECRET"
 COOKIE = "leadhub_partner"
-_fallback_secret = secrets.token_urlsafe(32)
 
 
 @dataclass
@@ -31,7 +30,9 @@ class Session:
 class SessionCodec:
     def __init__(self, max_age: int, secret: str | None = None) -> None:
         self.max_age = max_age
-        self._serializer = URLSafeTimedSerializer(secret or os.environ.get(SECRET_ENV) or _fallback_secret,
+        # Without a configured secret, one made for this codec: the portal of one hub keeps one
+        # codec, so its sessions last until the daemon restarts.
+        self._serializer = URLSafeTimedSerializer(secret or os.environ.get(SECRET_ENV) or secrets.token_urlsafe(32),
                                                   salt="leadhub-partner-portal")
 
     def load(self, cookie: str | None) -> Session | None:

@@ -17,13 +17,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import Connection, and_, case, func, insert, literal, or_, select, update
 
+from connectors.partner.tables import referral_events, referrals
 from hub.schema import new_id, utcnow
 from hub.store import tables as t
-from connectors.partner.tables import referral_events, referrals
 from hub.store.sql import _aware
 
 #: Lead statuses in which sales already works the account: a new referral conflicts with them.
@@ -292,7 +293,7 @@ def timeline(
     return out
 
 
-_STATUS_NOTES = {
+_STATUS_NOTES = MappingProxyType({
     "nurture": "with marketing for now",
     "qualified": "qualified for sales",
     "accepted": "accepted by sales",
@@ -301,7 +302,7 @@ _STATUS_NOTES = {
     "converted": "converted into an opportunity",
     "won": "deal won",
     "lost": "deal lost",
-}
+})
 
 
 def latest_outcome(conn: Connection, lead_id: str) -> dict[str, Any] | None:

@@ -30,21 +30,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 from urllib.parse import urlparse
 
 import requests
 from requests.adapters import HTTPAdapter
-from simple_salesforce.api import Salesforce
-from simple_salesforce.exceptions import (
-    SalesforceAuthenticationFailed,
-    SalesforceError,
-    SalesforceExpiredSession,
-    SalesforceGeneralError,
-    SalesforceMalformedRequest,
-    SalesforceRefusedRequest,
-    SalesforceResourceNotFound,
-)
 from tenacity import (
     RetryCallState,
     Retrying,
@@ -56,6 +46,10 @@ from tenacity import (
 
 from connectors.salesforce.settings import SalesforceSettings, is_loopback
 from hub.errors import AuthError, ConnectorError, FatalAPIError, RateLimited, TransientError
+
+if TYPE_CHECKING:  # simple-salesforce loads on first use: importing it costs a quarter second
+    from simple_salesforce.api import Salesforce
+    from simple_salesforce.exceptions import SalesforceAuthenticationFailed, SalesforceError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -136,11 +130,16 @@ class SalesforceClient:
                 pass
         info = response.headers.get("Sforce-Limit-Info")
         if info:
+            from simple_salesforce.api import Salesforce
+
             parsed = Salesforce.parse_api_usage(info).get("api-usage")
             if parsed is not None:
                 self.usage = Usage(parsed.used, parsed.total)
 
     def _connect(self, fresh_login: bool = False) -> Salesforce:
+        from simple_salesforce.api import Salesforce
+        from simple_salesforce.exceptions import SalesforceAuthenticationFailed
+
         s = self.settings
         common: dict[str, Any] = {"session": self.session, "version": s.api_version, "domain": s.domain}
         mode = s.login_mode() if fresh_login else s.auth_mode()
@@ -224,6 +223,12 @@ class SalesforceClient:
     # -- calls ---------------------------------------------------------------------------------
     def call(self, what: str, fn: Callable[[Salesforce], T]) -> T:
         """Run ``fn(sf)`` with retries; vendor errors become hub errors (``what`` names the call)."""
+        from simple_salesforce.exceptions import (
+            SalesforceAuthenticationFailed,
+            SalesforceError,
+            SalesforceExpiredSession,
+        )
+
         relogged = False
         while True:
             try:
@@ -263,6 +268,8 @@ class SalesforceClient:
                         stop=stop_after_attempt(s.max_retries + 1), reraise=True)
 
     def _retryable(self, exc: BaseException) -> bool:
+        from simple_salesforce.exceptions import SalesforceGeneralError
+
         if isinstance(exc, requests.Timeout | requests.ConnectionError):
             return True
         if isinstance(exc, SalesforceGeneralError) and exc.status in RETRY_STATUSES:
@@ -271,6 +278,13 @@ class SalesforceClient:
         return False
 
     def _translate(self, what: str, exc: SalesforceError) -> ConnectorError:
+        from simple_salesforce.exceptions import (
+            SalesforceGeneralError,
+            SalesforceMalformedRequest,
+            SalesforceRefusedRequest,
+            SalesforceResourceNotFound,
+        )
+
         code, message = _first_error(exc.content)
         said = f"{code}: {message}" if code else message or f"HTTP {exc.status}"
         where = f"{self.instance}: {what}"
@@ -317,6 +331,13 @@ class SalesforceClient:
 
     def close(self) -> None:
         self.session.close()
+
+
+def format_soql(query: str, *args: Any, **kwargs: Any) -> str:
+    """simple-salesforce's ``format_soql`` (every value quoted for SOQL), loaded on first use."""
+    from simple_salesforce.format import format_soql as quoted
+
+    return str(quoted(query, *args, **kwargs))
 
 
 def _query_more(sf: Salesforce, *, url: str, headers: dict[str, str], timeout: float) -> Any:

@@ -17,11 +17,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Sequence
 from datetime import timedelta
+from types import MappingProxyType
 from typing import Any, ClassVar
 
-from simple_salesforce.format import format_soql
-
-from connectors.salesforce.client import SalesforceClient
+from connectors.salesforce.client import SalesforceClient, format_soql
 from connectors.salesforce.outcomes import (
     OPPORTUNITY_STREAM,
     OUTCOME_STREAM,
@@ -37,7 +36,16 @@ from connectors.salesforce.pull import (
 )
 from connectors.salesforce.push import WRITE_VERSION, LeadWriter
 from connectors.salesforce.settings import SalesforceSettings
-from hub.connector import Capability, Connector, DeliveryItem, HealthReport, Page, PushResult
+from hub.connector import (
+    Capability,
+    Connector,
+    ConnectorServices,
+    DeliveryItem,
+    HealthReport,
+    Page,
+    PushResult,
+    SandboxSpec,
+)
 from hub.errors import ConnectorError, FatalAPIError
 from hub.mapping import MappingSet
 from hub.schema import SourceRecord
@@ -46,7 +54,7 @@ from hub.schema import SourceRecord
 #: write's SystemModstamp can be up to ~2 s after the Date of the answer that confirmed it.
 ECHO_MARGIN = timedelta(seconds=2)
 #: The Lead field a conversion fills, per object a conversion creates.
-CONVERTED_FIELD = {"Contact": "ConvertedContactId", "Account": "ConvertedAccountId"}
+CONVERTED_FIELD = MappingProxyType({"Contact": "ConvertedContactId", "Account": "ConvertedAccountId"})
 
 
 class _Describe:
@@ -76,11 +84,17 @@ class SalesforceConnector(Connector):
     capabilities = frozenset({Capability.PULL, Capability.PUSH_LEADS, Capability.PULL_OUTCOMES})
     batch_limit = 200
     streams: ClassVar[tuple[str, ...]] = ("Lead", "Contact", "Account")
+    #: ``leadhub run --with-sandbox``: a loopback ``instance_url`` without credentials of its own
+    #: gets the sandbox's token as ``session_id`` (sandbox/defaults.py holds the same default).
+    sandbox = SandboxSpec(url_setting="instance_url", secret_setting="session_id",
+                          token_env="LEADHUB_SANDBOX_SF_TOKEN", default_token="SANDBOX-SF",
+                          credential_settings=("username", "password", "consumer_key", "consumer_secret"))
 
     settings: SalesforceSettings
 
-    def __init__(self, instance: str, settings: SalesforceSettings, mappings: MappingSet | None = None) -> None:
-        super().__init__(instance, settings, mappings)
+    def __init__(self, instance: str, settings: SalesforceSettings, mappings: MappingSet | None = None,
+                 *, services: ConnectorServices | None = None) -> None:
+        super().__init__(instance, settings, mappings, services=services)
         self.streams = tuple(settings.pull_streams)  # type: ignore[misc]  # per instance, from settings
         self.client = SalesforceClient(settings, instance)
         self.writer = LeadWriter(self.client, settings, mappings, instance, self.name)

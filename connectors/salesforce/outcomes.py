@@ -14,9 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from simple_salesforce.format import format_soql
-
-from connectors.salesforce.client import SalesforceClient
+from connectors.salesforce.client import SalesforceClient, format_soql
 
 OUTCOME_STREAM = "Lead:outcome"
 OPPORTUNITY_STREAM = "Opportunity"

@@ -29,9 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from simple_salesforce.format import format_soql
-
-from connectors.salesforce.client import SalesforceClient
+from connectors.salesforce.client import SalesforceClient, format_soql
 from hub.connector import Page
 from hub.schema import SourceRecord
 

@@ -19,11 +19,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from types import MappingProxyType
 from typing import Any
 
-from simple_salesforce.format import format_soql
-
-from connectors.salesforce.client import SalesforceClient
+from connectors.salesforce.client import SalesforceClient, format_soql
 from connectors.salesforce.settings import SalesforceSettings
 from hub.connector import DeliveryItem, PushResult
 from hub.errors import ConfigError, InvalidRecord
@@ -34,7 +33,7 @@ COLLECTION_LIMIT = 200
 #: Record-level status codes worth another try; any other code is permanent for that record.
 RETRYABLE_CODES = frozenset({"UNABLE_TO_LOCK_ROW", "ALL_OR_NONE_OPERATION_ROLLED_BACK", "REQUEST_RUNNING_TOO_LONG",
                              "SERVER_UNAVAILABLE", "QUERY_TIMEOUT", "TXN_SECURITY_METERING_ERROR"})
-ID_PREFIX = {"Lead": "00Q", "Contact": "003"}
+ID_PREFIX = MappingProxyType({"Lead": "00Q", "Contact": "003"})
 #: Prefix of the version a delivery stamps on its cross-reference: the server time of the write.
 WRITE_VERSION = "hubwrite:"
 

@@ -1,6 +1,7 @@
 """``leadhub forms ...``: list the configured web forms and print a form's embed snippet.
 
-Mounted by hub/cli/main.py as ``app.add_typer(forms_app, name="forms")``. Reads hub.toml only.
+Added by the webform plugin's ``hub_cli_commands`` as ``app.add_typer(forms_app, name="forms")``.
+Reads hub.toml only; what the commands need loads inside them, so ``leadhub --help`` stays quick.
 """
 
 from __future__ import annotations
@@ -8,18 +9,14 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
-from rich.table import Table
 
-from hub.config import HubConfig, load_config
-from hub.errors import ConfigError
-
-from connectors.webform.connector import FormSettings, WebformSettings
-from connectors.webform.snippet import snippet as render_snippet
+if TYPE_CHECKING:
+    from connectors.webform.connector import FormSettings
+    from hub.config import HubConfig
 
 forms_app = typer.Typer(help="Web forms: list them, print the HTML to embed one.", no_args_is_help=True)
 console = Console()
@@ -28,6 +25,12 @@ ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="hub.toml
 
 
 def _forms(path: Path | None) -> tuple[HubConfig, dict[str, tuple[str, FormSettings]]]:
+    from pydantic import ValidationError
+
+    from connectors.webform.connector import WebformSettings
+    from hub.config import load_config
+    from hub.errors import ConfigError
+
     try:
         config = load_config(path)
     except ConfigError as exc:
@@ -51,6 +54,8 @@ def _forms(path: Path | None) -> tuple[HubConfig, dict[str, tuple[str, FormSetti
 def list_(config: ConfigOpt = None,
           json_out: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False) -> None:
     """List the forms declared in hub.toml."""
+    from rich.table import Table
+
     cfg, forms = _forms(config)
     rows = [{"form": f, "connector": i, "title": s.title, "activity_kind": s.activity_kind,
              "product_line": s.product_line, "fields": s.fields, "redirect_url": s.redirect_url,
@@ -75,6 +80,8 @@ def snippet(
     config: ConfigOpt = None,
 ) -> None:
     """Print copy-paste HTML for FORM (works without JavaScript)."""
+    from connectors.webform.snippet import snippet as render_snippet
+
     cfg, forms = _forms(config)
     if form not in forms:
         err.print(f"no form {form!r}; known: {', '.join(sorted(forms)) or 'none'} (see `leadhub forms list`)")

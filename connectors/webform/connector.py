@@ -32,8 +32,8 @@ if TYPE_CHECKING:
     from fastapi import APIRouter
 
 FORM_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
-DEFAULT_FIELDS = ["email", "name", "first_name", "last_name", "company", "website", "phone", "country",
-                  "message", "product"]
+DEFAULT_FIELDS = ("email", "name", "first_name", "last_name", "company", "website", "phone", "country",
+                  "message", "product")
 
 
 class FormSettings(BaseModel):

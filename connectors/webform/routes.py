@@ -24,53 +24,56 @@ from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
 from fastapi import Path as PathParam
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import EmailStr, TypeAdapter, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from hub.schema import SourceRecord
-
 from connectors.webform.connector import FORM_ID, FormSettings
 from connectors.webform.guard import SUBMISSIONS, RateLimiter, client_ip, cors_headers, secret_ok
+from hub.schema import SourceRecord
 
 if TYPE_CHECKING:
     from connectors.webform.connector import WebformConnector
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
-_email = TypeAdapter(EmailStr)
 _PERSON_FIELDS = ("email", "name", "first_name", "last_name", "phone", "company")
 _MAX_FIELDS = 100
 
-_BODY_SCHEMA = {
-    "type": "object",
-    "additionalProperties": {"type": "string", "maxLength": 5000},
-    "properties": {"email": {"type": "string", "format": "email"}, "name": {"type": "string"},
-                   "company": {"type": "string"}, "message": {"type": "string"}},
-}
-OPENAPI_EXTRA: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/x-www-form-urlencoded": {"schema": _BODY_SCHEMA},
-            "multipart/form-data": {"schema": _BODY_SCHEMA},
-            "application/json": {"schema": _BODY_SCHEMA},
+def _openapi_extra() -> dict[str, Any]:
+    """The request body as OpenAPI shows it (a fresh dict per router: FastAPI may change it)."""
+    body_schema = {
+        "type": "object",
+        "additionalProperties": {"type": "string", "maxLength": 5000},
+        "properties": {"email": {"type": "string", "format": "email"}, "name": {"type": "string"},
+                       "company": {"type": "string"}, "message": {"type": "string"}},
+    }
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/x-www-form-urlencoded": {"schema": body_schema},
+                "multipart/form-data": {"schema": body_schema},
+                "application/json": {"schema": body_schema},
+            },
         },
-    },
-}
-RESPONSES: dict[int | str, dict[str, Any]] = {
-    202: {"description": "Received: committed to the inbox", "content": {"application/json": {"example": {
-        "reference": "9b1c...", "status": "received"}}}},
-    303: {"description": "Received (browser): redirect to the form's redirect_url"},
-    401: {"description": "The form needs its shared secret or HMAC signature"},
-    403: {"description": "The Origin is not allowed for this form"},
-    404: {"description": "No such form"},
-    413: {"description": "The body is larger than the form accepts"},
-    415: {"description": "Not url-encoded, multipart or JSON"},
-    422: {"description": "A field is missing or invalid: `detail` lists each"},
-    429: {"description": "Too many posts from this address; see Retry-After"},
-}
+    }
+
+
+def _responses() -> dict[int | str, dict[str, Any]]:
+    return {
+        202: {"description": "Received: committed to the inbox", "content": {"application/json": {"example": {
+            "reference": "9b1c...", "status": "received"}}}},
+        303: {"description": "Received (browser): redirect to the form's redirect_url"},
+        401: {"description": "The form needs its shared secret or HMAC signature"},
+        403: {"description": "The Origin is not allowed for this form"},
+        404: {"description": "No such form"},
+        413: {"description": "The body is larger than the form accepts"},
+        415: {"description": "Not url-encoded, multipart or JSON"},
+        422: {"description": "A field is missing or invalid: `detail` lists each"},
+        429: {"description": "Too many posts from this address; see Retry-After"},
+    }
 
 
 class _Refused(Exception):
@@ -82,7 +85,8 @@ class _Refused(Exception):
 def form_router(hub: Any, connector: WebformConnector) -> APIRouter:
     router = APIRouter(tags=["web forms"])
     settings = connector.settings
-    limiter = RateLimiter(settings.rate_limit)
+    limiter = RateLimiter(settings.rate_limit)  # this router's own: two hubs never share a count
+    email = TypeAdapter(EmailStr)
 
     def wants_html(request: Request) -> bool:
         ctype = request.headers.get("content-type", "")
@@ -108,8 +112,8 @@ def form_router(hub: Any, connector: WebformConnector) -> APIRouter:
             "Access-Control-Allow-Headers": "Content-Type, X-LeadHub-Form-Secret, X-LeadHub-Signature",
             "Access-Control-Max-Age": "600"})
 
-    @router.post("/forms/{form_id}", status_code=202, summary="Submit a web form", responses=RESPONSES,
-                 openapi_extra=OPENAPI_EXTRA, response_model=None)
+    @router.post("/forms/{form_id}", status_code=202, summary="Submit a web form", responses=_responses(),
+                 openapi_extra=_openapi_extra(), response_model=None)
     async def submit(request: Request, form_id: str = PathParam(pattern=FORM_ID.pattern, max_length=63)) -> Response:
         form = settings.forms.get(form_id)
         origin = request.headers.get("origin")
@@ -135,7 +139,7 @@ def form_router(hub: Any, connector: WebformConnector) -> APIRouter:
         if str(raw.get(form.honeypot, "")).strip():
             SUBMISSIONS.labels(form_id, "spam").inc()
             return _success(request, form, "spam-" + uuid.uuid4().hex, cors)
-        fields, errors = _validate(form, raw)
+        fields, errors = _validate(form, raw, email)
         if errors:
             SUBMISSIONS.labels(form_id, "invalid").inc()
             if any(fields.get(name) for name in _PERSON_FIELDS):
@@ -213,7 +217,8 @@ async def _parse(request: Request, body: bytes) -> dict[str, Any]:
     raise _Refused(415, "send the form url-encoded, as multipart/form-data or as JSON", "invalid")
 
 
-def _validate(form: FormSettings, raw: dict[str, Any]) -> tuple[dict[str, str], list[dict[str, Any]]]:
+def _validate(form: FormSettings, raw: dict[str, Any],
+              email: TypeAdapter[str]) -> tuple[dict[str, str], list[dict[str, Any]]]:
     fields: dict[str, str] = {}
     errors: list[dict[str, Any]] = []
 
@@ -238,7 +243,7 @@ def _validate(form: FormSettings, raw: dict[str, Any]) -> tuple[dict[str, str], 
             fail(name, "is required", "missing")
     if "email" in fields:
         try:
-            _email.validate_python(fields["email"])
+            email.validate_python(fields["email"])
         except ValidationError:
             fail("email", "is not a valid e-mail address", "value_error")
     return fields, errors

@@ -7,13 +7,14 @@ honeypot hidden from people (off-screen, ``aria-hidden``, not focusable) but vis
 from __future__ import annotations
 
 from html import escape
+from types import MappingProxyType
 
 from connectors.webform.connector import FormSettings
 
-_INPUT_TYPES = {"email": "email", "phone": "tel", "website": "url"}
-_LABELS = {"email": "Work e-mail", "name": "Your name", "first_name": "First name", "last_name": "Last name",
+_INPUT_TYPES = MappingProxyType({"email": "email", "phone": "tel", "website": "url"})
+_LABELS = MappingProxyType({"email": "Work e-mail", "name": "Your name", "first_name": "First name", "last_name": "Last name",
            "company": "Company", "website": "Company website", "phone": "Phone", "country": "Country",
-           "message": "How can we help?", "product": "Product"}
+           "message": "How can we help?", "product": "Product"})
 
 
 def snippet(form_id: str, form: FormSettings, base_url: str) -> str:

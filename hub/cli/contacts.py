@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import getpass
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-from hub.review import contacts as contact_review
 
 contacts_app = typer.Typer(help="Contacts that may be one person: merge them, keep them apart, undo.",
                            no_args_is_help=True)
@@ -30,6 +26,7 @@ def duplicates(
 ) -> None:
     """Candidate duplicates: a new contact, the contact it may be, the confidence and why."""
     from hub.cli.main import _list_queue, console
+    from hub.review import contacts as contact_review
 
     rows = _list_queue(config, json_out,
                        lambda store, conn: contact_review.duplicates(conn, status=None if all_ else "open", limit=limit),
@@ -40,10 +37,12 @@ def duplicates(
                       "[bold]leadhub contacts keep-apart A B[/bold]")
 
 
-def _decide(config: Path | None, json_out: bool, act: Callable[..., contact_review.ContactDecision],
-            *args: str, by: str | None, note: str) -> None:
+def _decide(config: Path | None, json_out: bool, decision: str, *args: str, by: str | None, note: str) -> None:
+    """Run ``hub.review.contacts.<decision>`` (merge, keep_apart, unmerge) on the configured store."""
     from hub.cli.main import _run_decision
+    from hub.review import contacts as contact_review
 
+    act = getattr(contact_review, decision)
     _run_decision(config, json_out, lambda hub: act(hub.store, *args, by=by or getpass.getuser(), note=note))
 
 
@@ -51,21 +50,21 @@ def _decide(config: Path | None, json_out: bool, act: Callable[..., contact_revi
 def merge(keep: str, duplicate: str, config: ConfigOpt = None, by: ByOpt = None, note: NoteOpt = "",
           json_out: JsonOpt = False) -> None:
     """One person: DUPLICATE's lead links and activities move to KEEP (undo: `contacts unmerge`)."""
-    _decide(config, json_out, contact_review.merge, keep, duplicate, by=by, note=note)
+    _decide(config, json_out, "merge", keep, duplicate, by=by, note=note)
 
 
 @contacts_app.command("keep-apart")
 def keep_apart(a: str, b: str, config: ConfigOpt = None, by: ByOpt = None, note: NoteOpt = "",
                json_out: JsonOpt = False) -> None:
     """Two people: close their candidate, nothing moves."""
-    _decide(config, json_out, contact_review.keep_apart, a, b, by=by, note=note)
+    _decide(config, json_out, "keep_apart", a, b, by=by, note=note)
 
 
 @contacts_app.command("unmerge")
 def unmerge(duplicate: str, config: ConfigOpt = None, by: ByOpt = None, note: NoteOpt = "",
             json_out: JsonOpt = False) -> None:
     """Undo a merge: DUPLICATE gets its lead links and activities back; the candidate reopens."""
-    _decide(config, json_out, contact_review.unmerge, duplicate, by=by, note=note)
+    _decide(config, json_out, "unmerge", duplicate, by=by, note=note)
 
 
 @contacts_app.command("rekey")
@@ -77,7 +76,10 @@ def rekey(
     json_out: JsonOpt = False,
 ) -> None:
     """Recompute stored contact keys with the plugins in force (after a key policy change)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     from hub.cli.main import _hub, _print_json, console, err
+    from hub.review import contacts as contact_review
 
     hub = _hub(config)
     show = err.is_terminal and not json_out if progress_bar is None else progress_bar

@@ -1,28 +1,38 @@
-"""The ``leadhub`` command line (typer + rich). ``--json`` wherever a script would read the output."""
+"""The ``leadhub`` command line (typer + rich). ``--json`` wherever a script would read the output.
+
+The core commands live here (and in :mod:`hub.cli.contacts`, :mod:`hub.cli.matches`); every
+plugin adds its own with ``hub_cli_commands`` (the connectors' ``import``, ``forms``,
+``partners``, ``referrals``; the sandbox's ``sandbox``), registered when this module loads.
+What a command needs (the hub, the engine, the web app) loads inside it, so ``leadhub --help``
+and ``leadhub leads show`` start quickly.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import signal
 import sys
 import threading
+import tomllib
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from pathlib import Path
-from collections.abc import Callable
-from typing import Annotated, Any, Self
+from typing import TYPE_CHECKING, Annotated, Any, Self
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from hub.config import HubConfig, load_config
-from hub.pipeline.engine import BatchResult
-from hub.errors import ConfigError, HubError
-from hub.review.explain import explain, lead_details
-from hub.runtime import Hub, build_hub, settle_start_up_memory
+if TYPE_CHECKING:
+    from hub.config import HubConfig
+    from hub.plugins import HubPlugins
+    from hub.runtime import Hub
 
-app = typer.Typer(help="LeadHub: capture, match, qualify, route and deliver sales leads.", no_args_is_help=True)
+log = logging.getLogger(__name__)
+
+app = typer.Typer(help="LeadHub: capture, match, qualify, route and deliver sales leads.", no_args_is_help=True,
+                  rich_markup_mode=None)
 leads_app = typer.Typer(help="Look at leads and why they went where they went.", no_args_is_help=True)
 quarantine_app = typer.Typer(help="Records that could not be processed, with the reason.", no_args_is_help=True)
 dead_app = typer.Typer(help="Deliveries that failed for good; replay them once the cause is fixed.", no_args_is_help=True)
@@ -39,6 +49,9 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")
 
 
 def _config(path: Path | None) -> HubConfig:
+    from hub.config import load_config
+    from hub.errors import ConfigError
+
     try:
         return load_config(path)
     except ConfigError as exc:
@@ -51,6 +64,9 @@ def _hub(path: Path | None) -> Hub:
 
 
 def _hub_from(config: HubConfig) -> Hub:
+    from hub.errors import HubError
+    from hub.runtime import build_hub
+
     try:
         return build_hub(config)
     except HubError as exc:
@@ -100,23 +116,14 @@ def run(
     """
     import uvicorn
 
-    from hub.cli.starter import SandboxError, SandboxProcess
+    from hub.runtime import settle_start_up_memory
     from hub.server.app import create_app
 
     cfg = _config(config)
-    sandbox: SandboxProcess | None = None
     stop_signal = _StopSignal()
-    try:
+    with ExitStack() as running:  # the sandbox, when there is one, stops after the hub
         if with_sandbox:
-            sandbox = SandboxProcess(sandbox_port)
-            try:
-                sandbox.start()
-            except SandboxError as exc:
-                err.print(f"[red]error:[/red] {exc}")
-                raise typer.Exit(2) from None
-            for name in cfg.use_sandbox(sandbox.url):
-                console.print(f"connector {name} -> sandbox")
-            console.print(f"sandbox CRMs at {sandbox.url} (control API: {sandbox.url}/_sandbox/)")
+            _start_sandbox(cfg, sandbox_port, running)
         hub = _hub_from(cfg)
         settle_start_up_memory()
         server = cfg.server
@@ -129,11 +136,34 @@ def run(
                             timeout_graceful_shutdown=20)
         finally:
             hub.close()
-    finally:
-        if sandbox is not None:
-            sandbox.stop()
     if stop_signal.received:
         console.print(f"stopped on {stop_signal.received}")
+
+
+def _start_sandbox(cfg: HubConfig, port: int, running: ExitStack) -> None:
+    """Start the sandbox CRMs a plugin serves (``hub_sandbox``) and point connectors at it."""
+    from hub.errors import HubError
+
+    plugins = _plugins_of(cfg)
+    serving = plugins.pm.hook.hub_sandbox(port=port)  # the facade's sandbox(port), once it has one
+    if serving is None:
+        err.print("[red]error:[/red] no sandbox is installed (the sandbox plugin did not load; see "
+                  "`leadhub plugins`); run without --with-sandbox")
+        raise typer.Exit(2)
+    try:
+        url: str = running.enter_context(serving)
+    except HubError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    for name in cfg.use_sandbox(url, connector_types=plugins.connector_types()):
+        console.print(f"connector {name} -> sandbox")
+    console.print(f"sandbox CRMs at {url} (control API: {url}/_sandbox/)")
+
+
+def _plugins_of(cfg: HubConfig) -> HubPlugins:
+    from hub.plugins import load_plugins
+
+    return load_plugins([cfg.resolve_path(d) for d in cfg.plugin_dirs])
 
 
 class _StopSignal:
@@ -170,6 +200,8 @@ def sync(
     json_out: JsonOpt = False,
 ) -> None:
     """Pull, process and deliver everything pending, then exit (non-zero if anything dead-lettered)."""
+    from hub.runtime import settle_start_up_memory
+
     hub = _hub(config)
     settle_start_up_memory()
     try:
@@ -198,67 +230,12 @@ def sync(
         raise typer.Exit(1)
 
 
-# -- import ----------------------------------------------------------------------------------
-@app.command("import")
-def import_(
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="CSV or JSON Lines file.")],
-    source: Annotated[str, typer.Option(help="Where these leads come from, e.g. tradeshow-2026.")],
-    stream: Annotated[str | None, typer.Option(help="Mapping stream of mappings/file.toml (default: by extension).")] = None,
-    process: Annotated[bool, typer.Option(help="Process the imported records right away.")] = True,
-    progress_bar: Annotated[bool | None, typer.Option(
-        "--progress/--no-progress", help="Show a progress bar (default: when stderr is a terminal).")] = None,
-    config: ConfigOpt = None,
-    json_out: JsonOpt = False,
-) -> None:
-    """Import leads from a spreadsheet export; bad rows are quarantined with their line number."""
-    from connectors.file import import_file
-
-    hub = _hub(config)
-    settle_start_up_memory()
-    try:
-        with file.open("rb") as fh:
-            total = max(sum(1 for _ in fh) - (0 if file.suffix.lower() in (".jsonl", ".ndjson") else 1), 0)
-        show = err.is_terminal and not json_out if progress_bar is None else progress_bar
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      console=err, disable=not show) as progress:
-            task = progress.add_task(f"importing {file.name}", total=total)
-            report = import_file(file, hub.intake, source=source, stream=stream,
-                                 progress=lambda n: progress.update(task, completed=n))
-            processed = None
-            if process:
-                ptask = progress.add_task("processing", total=report.new)
-                processed = BatchResult()
-                done = 0
-                while True:
-                    got = hub.pipeline.process_batch(hub.config.pipeline.batch_size)
-                    if got.processed == 0:
-                        break
-                    processed.add(got)
-                    done += got.processed
-                    progress.update(ptask, completed=done)
-                hub.deliverer.deliver_due()
-    except ValueError as exc:
-        err.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from None
-    finally:
-        hub.close()
-    data = {"rows": report.rows, "new": report.new, "quarantined": report.quarantined,
-            "processed": vars(processed) if processed else None}
-    if json_out:
-        _print_json(data)
-        return
-    console.print(f"{file.name}: {report.rows} row(s), {report.new} new, {report.quarantined} unreadable row(s) quarantined")
-    if processed:
-        console.print(f"processed {processed.processed}: {processed.leads_created} new lead(s), {processed.leads_merged} merged, "
-                      f"{processed.routed} routed, {processed.quarantined} quarantined")
-    if report.quarantined or (processed and processed.quarantined):
-        console.print("see why with [bold]leadhub quarantine list[/bold]")
-
-
 # -- status ----------------------------------------------------------------------------------
 @app.command()
 def status(config: ConfigOpt = None, json_out: JsonOpt = False) -> None:
     """Connectors, cursors, backlog, quarantine and dead letters at a glance."""
+    from rich.table import Table
+
     hub = _hub(config)
     try:
         with hub.store.engine.connect() as conn:
@@ -305,6 +282,8 @@ def leads_list(
     json_out: JsonOpt = False,
 ) -> None:
     """The newest leads."""
+    from rich.table import Table
+
     hub = _hub(config)
     try:
         with hub.store.engine.connect() as conn:
@@ -326,6 +305,8 @@ def leads_list(
 @leads_app.command("show")
 def leads_show(lead_id: str, config: ConfigOpt = None, json_out: JsonOpt = False) -> None:
     """One lead, why it matched its account, scored what it scored and went to its owner."""
+    from hub.review.explain import explain, lead_details
+
     hub = _hub(config)
     try:
         data = lead_details(hub, lead_id)
@@ -433,6 +414,8 @@ def leads_export(
 # -- quarantine and dead letters -------------------------------------------------------------
 def _list_queue(config: Path | None, json_out: bool, read: Any, columns: dict[str, str]) -> list[dict[str, Any]]:
     """Rows of one of the hub's queues, as JSON or as a table of ``columns`` (title -> row key)."""
+    from rich.table import Table
+
     hub = _hub(config)
     try:
         with hub.store.engine.connect() as conn:
@@ -526,10 +509,7 @@ def dead_replay(
 @app.command()
 def plugins(config: ConfigOpt = None) -> None:
     """Every loaded plugin as JSON: name, version, hooks (and plugins that failed to load)."""
-    from hub.plugins import load_plugins
-
-    cfg = _config(config)
-    pm = load_plugins([cfg.resolve_path(d) for d in cfg.plugin_dirs])
+    pm = _plugins_of(_config(config))
     _print_json({"plugins": pm.describe(), "problems": [vars(p) for p in pm.problems]})
 
 
@@ -563,22 +543,48 @@ def check(config: ConfigOpt = None, json_out: JsonOpt = False) -> None:
         raise typer.Exit(1)
 
 
-def _mount_subcommands() -> None:
-    from connectors.partner.cli import partners_app, referrals_app
-    from connectors.webform.cli import forms_app
+def add_plugin_commands(app: typer.Typer, plugins: HubPlugins) -> None:
+    """Let every plugin add its commands (``hub_cli_commands``); a failing plugin is skipped."""
+    try:
+        plugins.pm.hook.hub_cli_commands(app=app)  # the facade's cli_commands(app), once it has one
+    except Exception as exc:  # noqa: BLE001 - the core commands still work
+        log.warning("a plugin failed to add its commands: %s: %s", type(exc).__name__, exc)
+
+
+def cli_plugin_dirs(argv: Sequence[str]) -> list[Path]:
+    """``plugin_dirs`` of the hub.toml this command line will read (``--config``, ``$LEADHUB_CONFIG``
+    or ./hub.toml), read before the arguments are parsed; none when there is no readable file."""
+    path: Path | None = None
+    for i, arg in enumerate(argv):
+        if arg in ("--config", "-c") and i + 1 < len(argv):
+            path = Path(argv[i + 1])
+        elif arg.startswith("--config="):
+            path = Path(arg.partition("=")[2])
+    if path is None:
+        env = os.environ.get("LEADHUB_CONFIG")
+        path = Path(env) if env else Path("hub.toml")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return []  # the command itself reports an unreadable file
+    table = data.get("hub")
+    dirs = (table if isinstance(table, dict) else data).get("plugin_dirs", [])
+    folder = path.resolve().parent
+    return [folder / d for d in dirs if isinstance(d, str)] if isinstance(dirs, list) else []
+
+
+def _register_commands() -> None:
+    """The core's own groups, then every plugin's commands (plugin folders from the config)."""
     from hub.cli.contacts import contacts_app
     from hub.cli.matches import matches_app
-    from sandbox.cli import app as sandbox_app
+    from hub.plugins import load_plugins
 
-    app.add_typer(sandbox_app, name="sandbox", help="The local sandbox CRMs (Salesforce and HubSpot).")
-    app.add_typer(partners_app, name="partners", help="Partners who submit referrals, and their API keys.")
-    app.add_typer(referrals_app, name="referrals", help="Partner referrals; approve or reject channel conflicts.")
-    app.add_typer(forms_app, name="forms", help="Web forms declared in hub.toml, and their embed snippets.")
     app.add_typer(matches_app, name="matches", help="Uncertain account matches waiting for a person.")
     app.add_typer(contacts_app, name="contacts", help="Contacts that may be one person: merge, keep apart, undo.")
+    add_plugin_commands(app, load_plugins(cli_plugin_dirs(sys.argv[1:])))
 
 
-_mount_subcommands()
+_register_commands()
 
 
 def main() -> None:

@@ -10,9 +10,6 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
-
-from hub.review import leads as curation
 
 matches_app = typer.Typer(help="Uncertain account matches waiting for a person.", no_args_is_help=True)
 console = Console()
@@ -34,6 +31,10 @@ def review(
     limit: int = 100,
 ) -> None:
     """List open reviews: the provisional account, the candidate it may be, and why."""
+    from rich.table import Table
+
+    from hub.review import leads as curation
+
     hub = _store(config)
     try:
         rows = curation.open_reviews(hub.store, limit)
@@ -56,6 +57,8 @@ def review(
 
 
 def _decide(review_id: int, accept: bool, config: Path | None, by: str | None, note: str) -> None:
+    from hub.review import leads as curation
+
     hub = _store(config)
     try:
         decision = curation.decide(hub.store, review_id, accept=accept, by=by or getpass.getuser(), note=note)

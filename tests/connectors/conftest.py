@@ -1,16 +1,14 @@
-"""Fixtures shared by the connector tests: the sandbox CRMs and the shipped mappings."""
+"""Fixtures shared by the connector tests: the sandbox CRMs and the mappings the connectors ship."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import pytest
 
 from hub.mapping import MappingSet
-
-ROOT = Path(__file__).resolve().parents[2]
+from hub.plugins import load_plugins
+from hub.runtime import shipped_mappings
 
 
 @pytest.fixture(scope="session")
 def mappings() -> MappingSet:
-    return MappingSet.load(ROOT / "mappings")
+    return MappingSet.from_files(shipped_mappings(load_plugins(entry_points=False)))

@@ -13,12 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import typer
 from typer.testing import CliRunner, Result
 
-from hub.cli.main import app
-from hub.config import load_config
-from hub.plugins import DEFAULT_PLUGINS
+from hub.cli.main import add_plugin_commands, app, cli_plugin_dirs
 from hub.cli.starter import STARTER_TOML
+from hub.config import load_config
+from hub.plugins import DEFAULT_PLUGINS, hookimpl, load_plugins
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -272,3 +273,109 @@ def test_a_broken_config_exits_2_naming_the_key(hub_toml: Path) -> None:
         result = cli(*command, "-c", str(hub_toml), code=2)
         assert "hub.batch: unknown key" in result.output
         assert "pipeline.batch_size:" in result.output and "integer" in result.output
+
+
+# -- registration and start-up ---------------------------------------------------------------
+#: The engine, the web stack and the sandbox server: neither --help nor `leads show` needs them.
+HEAVY = ("fastapi", "uvicorn", "starlette", "hub.pipeline.engine", "hub.pipeline.batch", "hub.pipeline.delivery",
+         "hub.pipeline.intake", "hub.pipeline.lifecycle", "hub.server", "sandbox.app", "sandbox.core")
+#: The CRM client libraries: --help does not need them (`leads show` builds the connectors).
+VENDOR = ("simple_salesforce", "hubspot")
+
+
+def _loaded_after(code: str, cwd: Path, prefixes: tuple[str, ...]) -> list[str]:
+    """Modules named ``prefixes`` (or below them) loaded after ``code`` ran in a fresh interpreter."""
+    import os
+    import subprocess
+    import sys
+
+    script = code + ("\nimport json, sys\n"
+                     f"print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in {prefixes!r} "
+                     f"or m in {prefixes!r} or m.startswith(tuple(p + '.' for p in {prefixes!r})))))")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", script], cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    loaded: list[str] = json.loads(done.stdout.strip().splitlines()[-1])
+    return loaded
+
+
+def test_help_loads_no_engine_web_stack_or_sandbox_server(tmp_path: Path) -> None:
+    (tmp_path / "hub.toml").write_text(STARTER_TOML)  # the demo config: sandbox URLs, every connector
+    loaded = _loaded_after("from typer.testing import CliRunner\nfrom hub.cli.main import app\n"
+                           "out = CliRunner().invoke(app, ['--help']).output\n"
+                           "assert 'partners' in out and 'sandbox' in out and 'import' in out, out",
+                           tmp_path, HEAVY + VENDOR)
+    assert loaded == []
+
+
+def test_leads_show_loads_no_engine_web_stack_or_sandbox_server(tmp_path: Path) -> None:
+    (tmp_path / "hub.toml").write_text(STARTER_TOML.replace("sqlite:///leadhub.db", f"sqlite:///{tmp_path / 'x.db'}"))
+    loaded = _loaded_after("from typer.testing import CliRunner\nfrom hub.cli.main import app\n"
+                           "result = CliRunner().invoke(app, ['leads', 'show', 'lead_nope'])\n"
+                           "assert result.exit_code == 1 and 'no lead lead_nope' in result.output, result.output",
+                           tmp_path, HEAVY)
+    assert loaded == []
+
+
+class Hello:
+    """A plugin that adds ``leadhub hello``."""
+
+    @hookimpl
+    def hub_cli_commands(self, app: typer.Typer) -> None:
+        @app.command()
+        def hello(name: str = "world") -> None:
+            """Say hello."""
+            typer.echo(f"hello {name}")
+
+
+def test_plugins_add_commands_through_the_hook() -> None:
+    root = typer.Typer()
+
+    @root.command()
+    def core() -> None:
+        """A core command."""
+
+    add_plugin_commands(root, load_plugins(defaults=(), entry_points=False, extra=[Hello()]))
+    assert CliRunner().invoke(root, ["hello", "--name", "Ana"]).output == "hello Ana\n"
+    # The built-ins register theirs the same way: the core names none of them.
+    built_in = typer.Typer()
+    add_plugin_commands(built_in, load_plugins(entry_points=False))
+    groups = {g.name for g in built_in.registered_groups} | {c.name for c in built_in.registered_commands}
+    assert {"sandbox", "partners", "referrals", "forms", "import"} <= groups
+
+
+def test_a_plugin_folder_of_the_config_adds_commands(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "plugins").mkdir()
+    (tmp_path / "plugins" / "hello.py").write_text(
+        "import typer\nfrom hub.plugins import hookimpl\n\n\n@hookimpl\ndef hub_cli_commands(app):\n"
+        "    @app.command()\n    def hello(config: str = typer.Option(None, '--config', '-c')):\n"
+        "        typer.echo('hello from a plugin folder')\n")
+    cfg = tmp_path / "elsewhere.toml"
+    cfg.write_text('[hub]\nplugin_dirs = ["plugins"]\n')
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-m", "hub", "hello", "--config", str(cfg)], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "hello from a plugin folder" in done.stdout
+    assert cli_plugin_dirs(["hello", "-c", str(cfg)]) == [tmp_path / "plugins"]
+    assert cli_plugin_dirs(["--config=" + str(tmp_path / "missing.toml")]) == []
+
+
+def test_the_core_imports_no_connector_plugin_or_sandbox_module() -> None:
+    """Register, don't import: connectors and the sandbox reach the core through hooks only
+    (``DEFAULT_PLUGINS`` names them as strings)."""
+    import ast
+
+    found = []
+    for path in sorted((ROOT / "hub").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            found += [f"{path.relative_to(ROOT)}: {n}" for n in names
+                      if n.split(".")[0] in ("connectors", "plugins", "sandbox")]
+    assert found == []

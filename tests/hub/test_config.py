@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
 from typer.testing import CliRunner
 
+from connectors.file import FileConnector
 from hub.cli.main import app
-from hub.config import load_config
+from hub.config import load_config, sandbox_credentials
+from hub.connector import Connector, ConnectorSettings, SandboxSpec
 from hub.errors import ConfigError
 from hub.plugins import load_plugins
 from hub.runtime import build_connectors
@@ -211,3 +214,53 @@ host = "http://127.0.0.1:8765"
     assert config.connectors["sf_sandbox"].settings_dict()["instance_url"] == "http://127.0.0.1:9999"
     assert config.connectors["sf_real"].settings_dict()["instance_url"] == "https://acme.my.salesforce.com"
     assert config.connectors["hs_own_token"].settings_dict()["access_token"] == "my-own"
+
+
+class EchoSettings(ConnectorSettings):
+    url: str = ""
+    token: str | None = None
+    user: str | None = None
+
+
+class Echo(Connector):
+    """A third-party CRM connector that the sandbox serves too: it only declares how."""
+
+    name = "echo"
+    settings_model = EchoSettings
+    sandbox = SandboxSpec(url_setting="url", secret_setting="token", token_env="ECHO_SANDBOX_TOKEN",
+                          default_token="echo-demo", credential_settings=("user",))
+
+
+def test_sandbox_defaults_come_from_the_connector_declaration() -> None:
+    tables: dict[str, dict[str, Any]] = {
+        "local": {"type": "echo", "url": "http://127.0.0.1:8765"},
+        "own_user": {"type": "echo", "url": "http://localhost:8765", "user": "me"},
+        "real": {"type": "echo", "url": "https://echo.example"},
+        "undeclared": {"type": "file", "path": "http://127.0.0.1:8765"},
+    }
+    changed = sandbox_credentials(tables, {"echo": Echo, "file": FileConnector}, url="http://127.0.0.1:9000",
+                                  environ={"ECHO_SANDBOX_TOKEN": "from-env"})
+    assert sorted(changed) == ["local", "own_user"]
+    assert tables["local"] == {"type": "echo", "url": "http://127.0.0.1:9000", "token": "from-env"}
+    assert tables["own_user"] == {"type": "echo", "url": "http://127.0.0.1:9000", "user": "me"}
+    assert tables["real"] == {"type": "echo", "url": "https://echo.example"}
+    assert tables["undeclared"]["path"] == "http://127.0.0.1:8765"
+    assert sandbox_credentials({"x": {"type": "echo", "url": "http://[::1]:1"}}, {"echo": Echo}, environ={}) == ["x"]
+
+
+def test_the_crm_connectors_declare_the_sandboxs_own_tokens() -> None:
+    from connectors.hubspot import HubSpotConnector
+    from connectors.salesforce import SalesforceConnector
+    from sandbox import defaults
+
+    assert SalesforceConnector.sandbox is not None and HubSpotConnector.sandbox is not None
+    assert (SalesforceConnector.sandbox.token_env, SalesforceConnector.sandbox.default_token) == (
+        defaults.SF_TOKEN_ENV, defaults.DEFAULT_SF_TOKEN)
+    assert (HubSpotConnector.sandbox.token_env, HubSpotConnector.sandbox.default_token) == (
+        defaults.HS_TOKEN_ENV, defaults.DEFAULT_HS_TOKEN)
+
+
+def test_the_starter_module_knows_no_connector() -> None:
+    source = (ROOT / "hub" / "cli" / "starter.py").read_text(encoding="utf-8")
+    for word in ("salesforce", "hubspot", "session_id", "access_token", "sandbox.core"):
+        assert word not in source.lower().replace("hub.toml", ""), word

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture
-def portal(sandbox_reset: SandboxServer) -> SandboxServer:  # noqa: F811 - the fixture, imported above
+def portal(sandbox_reset: SandboxServer) -> SandboxServer:
     """A freshly reset, seeded sandbox portal with its call counters at zero."""
     return sandbox_reset
 

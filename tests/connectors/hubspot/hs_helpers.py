@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sandbox.testing import SandboxServer
 from hub.testing import routed_items  # noqa: F401 - re-exported for the tests
+from sandbox.testing import SandboxServer
 
 
 def hubspot_calls(portal: SandboxServer) -> dict[str, int]:

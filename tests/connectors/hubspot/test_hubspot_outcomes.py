@@ -14,8 +14,8 @@ from hs_helpers import connector_config, hub_plugins, routed_items
 from connectors.file import import_file
 from connectors.hubspot import HubSpotConnector
 from hub.runtime import Hub
-from sandbox.testing import SandboxServer
 from hub.schema import LeadStatus, Outcome
+from sandbox.testing import SandboxServer
 
 CSV = """Email,First Name,Last Name,Company,Website,Country,Product,Activity,Notes
 ann@acme.com,Ann,Lee,Acme Inc,https://www.acme.com,US,widgets,demo_request,hot

@@ -13,8 +13,8 @@ from hs_helpers import connector_config, hub_plugins, hubspot_calls, insert_late
 from connectors.hubspot import HubSpotConnector
 from connectors.hubspot.pull import SEARCH_CAP, to_ms
 from hub.runtime import Hub
-from sandbox.testing import SandboxServer
 from hub.schema import SourceRecord
+from sandbox.testing import SandboxServer
 
 SEARCH = "POST /crm/v3/objects/{object_type}/search"
 

@@ -15,8 +15,8 @@ from partner_helpers import Receiver
 
 import connectors.partner
 from connectors.partner import keys
-from hub.runtime import Hub
 from connectors.partner import store as q
+from hub.runtime import Hub
 from hub.server.app import create_app
 
 

@@ -9,8 +9,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from connectors.partner import keys
-from hub.runtime import Hub
 from connectors.partner import store as q
+from hub.runtime import Hub
 from hub.store import tables as t
 
 GLOBEX = {"company_name": "Globex", "company_domain": "globex.com", "contact_email": "ann@globex.com",

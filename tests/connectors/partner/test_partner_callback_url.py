@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from connectors.partner.callbacks import SIGNATURE_HEADER, verify
 from hub.runtime import Hub
-from hub.store import tables as t
 from hub.server.app import create_app
+from hub.store import tables as t
 
 URL = "https://hooks.acme.example/leadhub"
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+from connectors.partner import store as q
 from connectors.partner.cli import partners_app, referrals_app
 from connectors.webform.cli import forms_app
 from hub.store import open_store
-from connectors.partner import store as q
 
 runner = CliRunner()
 

@@ -21,6 +21,7 @@ from partner_helpers import Receiver
 from sqlalchemy import select
 
 from connectors.partner import service
+from connectors.partner import store as q
 from connectors.partner.callbacks import (
     DELIVERY_HEADER,
     EVENT_HEADER,
@@ -29,11 +30,10 @@ from connectors.partner.callbacks import (
     verify,
 )
 from connectors.partner.connector import PartnerConnector
-from hub.runtime import Hub
-from connectors.partner import store as q
-from hub.store import tables as t
 from connectors.partner.tables import referral_events
+from hub.runtime import Hub
 from hub.server.app import create_app
+from hub.store import tables as t
 
 INITECH = {"company_name": "Initech", "company_domain": "initech.com"}
 URL = "https://hooks.bolt.example/leadhub"

@@ -18,7 +18,7 @@ FAST = {"retry_initial_seconds": 0.01, "retry_max_seconds": 0.05, "page_size": 2
 
 
 @pytest.fixture
-def org(sandbox_reset: SandboxServer) -> SandboxServer:  # noqa: F811 - the imported fixture
+def org(sandbox_reset: SandboxServer) -> SandboxServer:
     """A freshly reset, seeded sandbox org."""
     return sandbox_reset
 

@@ -10,12 +10,12 @@ from typing import Any
 
 import httpx
 import pytest
-from hub.testing import routed_items
 
 from connectors.salesforce import SalesforceConnector
 from connectors.salesforce.pull import to_source_record
 from hub.decisions import Owner
 from hub.errors import AuthError
+from hub.testing import routed_items
 from sandbox.control import SandboxControl
 from sandbox.oauth import token_fingerprint
 from sandbox.testing import SandboxServer

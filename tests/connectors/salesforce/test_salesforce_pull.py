@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 from pydantic import ValidationError
-from hub.testing import routed_items
 
 from connectors.salesforce import SalesforceConnector, SalesforceSettings
 from connectors.salesforce.pull import to_source_record
 from hub.connector import Page
+from hub.testing import routed_items
 from sandbox.testing import SandboxServer
 
 Make = Callable[..., SalesforceConnector]

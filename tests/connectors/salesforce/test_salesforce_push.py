@@ -8,13 +8,13 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from hub.testing import routed_items
 
 from connectors.salesforce import SalesforceConnector
 from hub.decisions import Owner
 from hub.errors import AuthError, RateLimited, TransientError
-from sandbox.testing import SandboxServer
 from hub.schema import utcnow
+from hub.testing import routed_items
+from sandbox.testing import SandboxServer
 
 Make = Callable[..., SalesforceConnector]
 
