@@ -6,9 +6,12 @@ its own way first (returning ``None`` hands it back to this one).
 
 from __future__ import annotations
 
-from hub.mapping import MappingSet
-from hub.plugins import hookimpl
-from hub.schema import Normalized, SourceRecord
+from typing import TYPE_CHECKING
+
+from hub.api import hookimpl
+
+if TYPE_CHECKING:
+    from hub.api import MappingSet, Normalized, SourceRecord
 
 
 class NormalizePlugin:

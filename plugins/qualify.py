@@ -6,21 +6,31 @@ Below the bar it stays with marketing (nurture). Registered ``trylast``, so a th
 
 from __future__ import annotations
 
-from hub.config import HubConfig, PipelineSettings
-from hub.decisions import QualifyDecision
-from hub.plugins import hookimpl
-from hub.schema import Account, Lead
+from typing import TYPE_CHECKING
+
+from hub.api import QualifyDecision, hookimpl
+
+if TYPE_CHECKING:
+    from hub.api import Account, HubConfig, Lead
 
 
 class QualifyPlugin:
     """The built-in ``hub_qualify``: the score against the bar of ``[pipeline] qualify_score``."""
 
     def __init__(self) -> None:
-        self.threshold = PipelineSettings().qualify_score
+        self._threshold: int | None = None  # hub_configure sets it; the default otherwise
+
+    @property
+    def threshold(self) -> int:
+        if self._threshold is None:
+            from hub.api import PipelineSettings  # the configuration loads only when needed
+
+            self._threshold = PipelineSettings().qualify_score
+        return self._threshold
 
     @hookimpl
     def hub_configure(self, config: HubConfig) -> None:
-        self.threshold = config.pipeline.qualify_score
+        self._threshold = config.pipeline.qualify_score
 
     @hookimpl(trylast=True)
     def hub_qualify(self, lead: Lead, account: Account) -> QualifyDecision:

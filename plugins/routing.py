@@ -13,9 +13,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from hub.config import HubConfig, RoutingSettings
-from hub.decisions import Owner, RouteDecision, RoutingContext, RoutingStrategy
-from hub.plugins import hookimpl
+from typing import TYPE_CHECKING
+
+from hub.api import RouteDecision, RoutingStrategy, hookimpl
+
+if TYPE_CHECKING:
+    from hub.api import HubConfig, Owner, RoutingContext, RoutingSettings
 
 
 def _eligible(ctx: RoutingContext) -> list[Owner]:
@@ -36,7 +39,15 @@ class RoutingPlugin:
     """The built-in strategies and ``hub_route``, deciding with this hub's ``[routing]`` table."""
 
     def __init__(self) -> None:
-        self.settings = RoutingSettings()
+        self._settings: RoutingSettings | None = None  # hub_configure sets it; the defaults otherwise
+
+    @property
+    def settings(self) -> RoutingSettings:
+        if self._settings is None:
+            from hub.api import RoutingSettings  # the configuration loads only when needed
+
+            self._settings = RoutingSettings()
+        return self._settings
 
     @property
     def sla(self) -> timedelta:
@@ -44,7 +55,7 @@ class RoutingPlugin:
 
     @hookimpl
     def hub_configure(self, config: HubConfig) -> None:
-        self.settings = config.routing
+        self._settings = config.routing
 
     def round_robin(self, ctx: RoutingContext) -> RouteDecision | None:
         pool = _eligible(ctx)

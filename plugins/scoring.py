@@ -17,14 +17,14 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from operator import attrgetter
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from hub.config import HubConfig
-from hub.decisions import ScorePart
-from hub.plugins import hookimpl
-from hub.schema import Account, Activity, Inquiry, Lead
+from hub.api import ScorePart, hookimpl
+
+if TYPE_CHECKING:
+    from hub.api import Account, Activity, HubConfig, Inquiry, Lead
 
 DEFAULT_POINTS: Mapping[str, int] = MappingProxyType({
     "demo_request": 40,

@@ -8,22 +8,31 @@ goes back to nurture so marketing keeps it warm, never silently dropped.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from hub.config import HubConfig, RoutingSettings
-from hub.decisions import Owner, SlaAction, SlaActionKind
-from hub.plugins import hookimpl
-from hub.schema import Lead, LeadStatus
+from hub.api import SlaAction, SlaActionKind, hookimpl
+
+if TYPE_CHECKING:
+    from hub.api import HubConfig, Lead, Owner
 
 
 class SlaPlugin:
     """The built-in ``hub_sla_breached``: escalate once (with a fresh due time), then claw back."""
 
     def __init__(self) -> None:
-        self.sla = timedelta(minutes=RoutingSettings().sla_minutes)
+        self._sla: timedelta | None = None  # hub_configure sets it; the default otherwise
+
+    @property
+    def sla(self) -> timedelta:
+        if self._sla is None:
+            from hub.api import RoutingSettings  # the configuration loads only when needed
+
+            self._sla = timedelta(minutes=RoutingSettings().sla_minutes)
+        return self._sla
 
     @hookimpl
     def hub_configure(self, config: HubConfig) -> None:
-        self.sla = timedelta(minutes=config.routing.sla_minutes)
+        self._sla = timedelta(minutes=config.routing.sla_minutes)
 
     @hookimpl(trylast=True)
     def hub_sla_breached(self, lead: Lead, owners: list[Owner], now: datetime) -> SlaAction:
@@ -31,7 +40,7 @@ class SlaPlugin:
         if lead.sla_due_at is not None:
             minutes = int((now - lead.sla_due_at).total_seconds() // 60)
             late = f" ({minutes} min past due)" if minutes > 0 else ""
-        if lead.status == LeadStatus.ESCALATED:
+        if lead.status == "escalated":  # LeadStatus.ESCALATED (a str enum)
             return SlaAction(SlaActionKind.CLAW_BACK, f"not accepted after escalation{late}: back to nurture")
         active = [o for o in owners if o.active and o.id != lead.owner_id]
         if not active:

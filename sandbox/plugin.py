@@ -11,8 +11,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING
 
-from hub.errors import HubError
-from hub.plugins import hookimpl
+from hub.api import HubError, hookimpl
 
 if TYPE_CHECKING:
     import typer

@@ -9,14 +9,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hub.plugins import hookimpl
+from hub.api import hookimpl
 
 if TYPE_CHECKING:
     import typer
 
     from connectors.file.connector import FileConnector, FileSettings
     from connectors.file.reader import ImportReport, import_file
-    from hub.connector import Connector
+    from hub.api import Connector
 
 __all__ = ["FileConnector", "FileSettings", "ImportReport", "import_file"]
 

@@ -33,9 +33,7 @@ def import_(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from connectors.file.reader import import_file
-    from hub.config import load_config
-    from hub.errors import ConfigError, HubError
-    from hub.runtime import build_hub, settle_start_up_memory
+    from hub.api import ConfigError, HubError, build_hub, load_config, settle_start_up_memory
 
     try:
         hub = build_hub(load_config(config))

@@ -13,15 +13,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from hub.connector import (
-    Capability,
-    Connector,
-    ConnectorSettings,
-    DeliveryItem,
-    HealthReport,
-    PushResult,
-)
-from hub.mapping import lead_view
+from hub.api import Capability, Connector, ConnectorSettings, DeliveryItem, HealthReport, PushResult, lead_view
 
 
 class FileSettings(ConnectorSettings):

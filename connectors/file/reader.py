@@ -17,8 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hub.pipeline.intake import Intake
-from hub.schema import SourceRecord, utcnow
+from hub.api import Intake, SourceRecord, utcnow
 
 CONNECTOR = "file"
 CHUNK = 1000

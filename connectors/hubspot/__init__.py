@@ -11,12 +11,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hub.plugins import hookimpl
+from hub.api import hookimpl
 
 if TYPE_CHECKING:
     from connectors.hubspot.connector import HubSpotConnector
     from connectors.hubspot.settings import HubSpotSettings
-    from hub.connector import Connector
+    from hub.api import Connector
 
 __all__ = ["HubSpotConnector", "HubSpotSettings"]
 

@@ -45,7 +45,7 @@ from hubspot import HubSpot
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from connectors.hubspot.settings import HubSpotSettings
-from hub.errors import AuthError, FatalAPIError, RateLimited, TransientError
+from hub.api import AuthError, FatalAPIError, RateLimited, TransientError
 
 log = logging.getLogger(__name__)
 

@@ -32,19 +32,20 @@ from connectors.hubspot.pull import (
 )
 from connectors.hubspot.push import TYPE_NAME, LeadWriter
 from connectors.hubspot.settings import HubSpotSettings
-from hub.connector import (
+from hub.api import (
     Capability,
+    ConfigError,
     Connector,
+    ConnectorError,
     ConnectorServices,
     DeliveryItem,
     HealthReport,
+    MappingSet,
     Page,
     PushResult,
     SandboxSpec,
+    SourceRecord,
 )
-from hub.errors import ConfigError, ConnectorError
-from hub.mapping import MappingSet
-from hub.schema import SourceRecord
 
 COMPANY_FIELDS = ("name", "domain", "website", "country", "industry", "numberofemployees", "phone")
 

@@ -23,9 +23,7 @@ from connectors.hubspot.client import HubSpotClient
 from connectors.hubspot.pull import SearchScan, associated, read_objects, to_ms, window
 from connectors.hubspot.push import TYPE_NAME, _key, batch_write
 from connectors.hubspot.settings import HubSpotSettings
-from hub.connector import DeliveryItem, PushResult
-from hub.mapping import MappingSet, lead_view
-from hub.schema import SourceRecord
+from hub.api import DeliveryItem, MappingSet, PushResult, SourceRecord, lead_view
 
 LIFECYCLE_ORDER = ("subscriber", "lead", "marketingqualifiedlead", "salesqualifiedlead", "opportunity",
                    "customer", "evangelist", "other")

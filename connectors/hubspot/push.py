@@ -22,9 +22,7 @@ from typing import Any
 from connectors.hubspot.client import HubSpotCallError, HubSpotClient, Response, describe_error
 from connectors.hubspot.pull import chunks
 from connectors.hubspot.settings import HubSpotSettings
-from hub.connector import DeliveryItem, PushResult
-from hub.mapping import MappingSet, lead_view
-from hub.schema import Contact
+from hub.api import Contact, DeliveryItem, MappingSet, PushResult, lead_view
 
 log = logging.getLogger(__name__)
 TYPE_NAME = "hubspot"  # the mapping file: mappings/hubspot.toml

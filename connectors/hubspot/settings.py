@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 
-from hub.connector import ConnectorSettings
+from hub.api import ConnectorSettings
 
 #: ``hs_lead_status`` values a rep sets while working a lead: only these are reported as outcomes.
 #: The hub itself writes NEW and OPEN (see mappings/hubspot.toml), which are never outcomes.

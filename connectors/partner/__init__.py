@@ -10,13 +10,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hub.plugins import hookimpl
+from hub.api import hookimpl
 
 if TYPE_CHECKING:
     import typer
 
     from connectors.partner.connector import PartnerConnector, PartnerSettings
-    from hub.connector import Connector
+    from hub.api import Connector
 
 __all__ = ["PartnerConnector", "PartnerSettings"]
 

@@ -20,7 +20,7 @@ from connectors.partner import keys, service
 from connectors.partner import store as q
 from connectors.partner.service import ReferralIn
 from connectors.partner.urls import MAX_URL_LENGTH, check_callback_url
-from hub.errors import InvalidRecord
+from hub.api import InvalidRecord
 
 if TYPE_CHECKING:
     from connectors.partner.connector import PartnerConnector

@@ -22,9 +22,7 @@ from connectors.partner.urls import check_callback_url
 
 if TYPE_CHECKING:
     from connectors.partner import store as q
-    from hub.config import HubConfig
-    from hub.pipeline.intake import Intake
-    from hub.store import Store
+    from hub.api import HubConfig, Intake, Store
 
 partners_app = typer.Typer(help="Partners who refer leads: add them, rotate their keys, disable them.",
                            no_args_is_help=True)
@@ -47,9 +45,7 @@ class _StoreHub:
 
 
 def _open(path: Path | None) -> tuple[HubConfig, Store]:
-    from hub.config import load_config
-    from hub.errors import ConfigError
-    from hub.store import open_store
+    from hub.api import ConfigError, load_config, open_store
 
     try:
         config = load_config(path)
@@ -195,7 +191,7 @@ def referrals_list(
 
 def _decide(referral_id: str, reason: str, config: Path | None, approve: bool) -> None:
     from connectors.partner import service
-    from hub.pipeline.intake import Intake
+    from hub.api import Intake
 
     if not reason.strip():
         err.print("--reason is required: the partner reads it")

@@ -29,22 +29,13 @@ from connectors.partner import store as q
 from connectors.partner.callbacks import STATUS_CHANGED, CallbackSender, status_payload
 from connectors.partner.pump import CallbackPump
 from connectors.partner.tables import referrals
-from hub.connector import (
-    Capability,
-    Connector,
-    ConnectorSettings,
-    DeliveryItem,
-    HealthReport,
-    PushResult,
-)
-from hub.schema import utcnow
-from hub.store import Store
-from hub.store import tables as t
+from hub.api import Capability, Connector, ConnectorSettings, DeliveryItem, HealthReport, PushResult, Store, utcnow
+from hub.api import tables as t
 
 if TYPE_CHECKING:
     from fastapi import APIRouter, FastAPI
 
-    from hub.pipeline.delivery import Backoff
+    from hub.api import Backoff
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +135,7 @@ class PartnerConnector(Connector):
             return self._sender
 
     def _retry_delay(self, attempts: int) -> float:
-        from hub.pipeline.delivery import Backoff  # the outbox's backoff; loads with the engine
+        from hub.api import Backoff  # the outbox's backoff; loads with the engine
 
         with self._lock:
             if self._backoff is None:

@@ -24,7 +24,7 @@ from connectors.partner.api import detail_of, first_name_lookup
 from connectors.partner.keys import fingerprint
 from connectors.partner.service import ReferralIn
 from connectors.partner.session import COOKIE, Session, SessionCodec, csrf_ok, new_session
-from hub.errors import InvalidRecord
+from hub.api import InvalidRecord
 
 if TYPE_CHECKING:
     from connectors.partner.connector import PartnerConnector

@@ -27,9 +27,7 @@ from sqlalchemy import Connection
 from connectors.partner import store as q
 from connectors.partner.callbacks import STATUS_CHANGED, status_payload
 from connectors.partner.keys import fingerprint, prefix_of, verify_key
-from hub.decisions import AccountCandidate, MatchKey, MatchOutcome
-from hub.errors import InvalidRecord
-from hub.schema import Inquiry, SourceRecord, utcnow
+from hub.api import AccountCandidate, Inquiry, InvalidRecord, MatchKey, MatchOutcome, SourceRecord, utcnow
 
 STREAM = "referral"
 #: The connector type whose mapping (mappings/partner.toml) reads referrals.

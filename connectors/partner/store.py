@@ -23,9 +23,8 @@ from typing import Any
 from sqlalchemy import Connection, and_, case, func, insert, literal, or_, select, update
 
 from connectors.partner.tables import referral_events, referrals
-from hub.schema import new_id, utcnow
-from hub.store import tables as t
-from hub.store.sql import _aware
+from hub.api import aware_utc, new_id, utcnow
+from hub.api import tables as t
 
 #: Lead statuses in which sales already works the account: a new referral conflicts with them.
 SALES_STATUSES = ("qualified", "routed", "escalated", "accepted", "converted")
@@ -84,7 +83,7 @@ def _partner(row: Any) -> PartnerRow:
     return PartnerRow(
         id=row["id"], name=row["name"], email=row["email"], key_prefix=row["key_prefix"], key_hash=row["key_hash"],
         callback_url=row["callback_url"], callback_secret=row["callback_secret"], status=row["status"],
-        created_at=_aware(row["created_at"]) or utcnow(),
+        created_at=aware_utc(row["created_at"]) or utcnow(),
     )
 
 
@@ -211,7 +210,7 @@ def _base_query() -> tuple[Any, Any]:
 def _view(row: Any, *, for_ops: bool = False) -> ReferralView:
     return ReferralView(
         id=row["id"], partner_id=row["partner_id"], status=row["effective"], company_name=row["company_name"],
-        product_line=row["product_line"], created_at=_aware(row["created_at"]) or utcnow(),
+        product_line=row["product_line"], created_at=aware_utc(row["created_at"]) or utcnow(),
         lead_id=row["lead_id"], owner_id=row["owner_id"], conflict_reason=row["conflict_reason"],
         decision_reason=row["decision_reason"], payload=dict(row["payload"] or {}),
         conflict_detail=row["conflict_detail"] if for_ops else None,
@@ -264,7 +263,7 @@ def timeline(
         out.append(TimelineEntry(referral.created_at, "conflict", str(raw["conflict_reason"])))
     if raw.get("decided_at") is not None:
         decided = "approved" if raw["status"] == "approved" else "rejected"
-        out.append(TimelineEntry(_aware(raw["decided_at"]) or utcnow(), decided, str(raw.get("decision_reason") or "")))
+        out.append(TimelineEntry(aware_utc(raw["decided_at"]) or utcnow(), decided, str(raw.get("decision_reason") or "")))
     if referral.lead_id is None:
         return out
     outcomes = [dict(r) for r in conn.execute(
@@ -279,7 +278,7 @@ def timeline(
         .order_by(t.audit.c.id)).mappings()
     for a in audit_rows:
         details = a["details"] or {}
-        at = _aware(a["at"]) or utcnow()
+        at = aware_utc(a["at"]) or utcnow()
         if a["action"] == "route":
             out.append(TimelineEntry(at, "routed", _ROUTE_NOTE.format(first=first_name_of(details.get("owner_id")))))
             continue

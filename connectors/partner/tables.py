@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from sqlalchemy import JSON, Column, Index, Integer, String, Table, Text
 
-from hub.store.tables import TS, Serial, metadata
+from hub.api import TS, Serial, metadata
 
 #: Status: submitted (in the pipeline) | conflict (waits for ops) | approved (submitted by ops)
 #: | rejected (by ops, with a reason the partner sees).

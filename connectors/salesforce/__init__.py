@@ -9,13 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hub.plugins import hookimpl
+from hub.api import hookimpl
 
 if TYPE_CHECKING:
     from connectors.salesforce.client import SalesforceClient
     from connectors.salesforce.connector import SalesforceConnector
     from connectors.salesforce.settings import SalesforceSettings
-    from hub.connector import Connector
+    from hub.api import Connector
 
 __all__ = ["SalesforceClient", "SalesforceConnector", "SalesforceSettings"]
 

@@ -45,7 +45,7 @@ from tenacity import (
 )
 
 from connectors.salesforce.settings import SalesforceSettings, is_loopback
-from hub.errors import AuthError, ConnectorError, FatalAPIError, RateLimited, TransientError
+from hub.api import AuthError, ConnectorError, FatalAPIError, RateLimited, TransientError
 
 if TYPE_CHECKING:  # simple-salesforce loads on first use: importing it costs a quarter second
     from simple_salesforce.api import Salesforce

@@ -36,19 +36,20 @@ from connectors.salesforce.pull import (
 )
 from connectors.salesforce.push import WRITE_VERSION, LeadWriter
 from connectors.salesforce.settings import SalesforceSettings
-from hub.connector import (
+from hub.api import (
     Capability,
     Connector,
+    ConnectorError,
     ConnectorServices,
     DeliveryItem,
+    FatalAPIError,
     HealthReport,
+    MappingSet,
     Page,
     PushResult,
     SandboxSpec,
+    SourceRecord,
 )
-from hub.errors import ConnectorError, FatalAPIError
-from hub.mapping import MappingSet
-from hub.schema import SourceRecord
 
 #: The server's Date header has whole seconds and servers cache it for up to a second, so the
 #: write's SystemModstamp can be up to ~2 s after the Date of the answer that confirmed it.

@@ -30,8 +30,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from connectors.salesforce.client import SalesforceClient, format_soql
-from hub.connector import Page
-from hub.schema import SourceRecord
+from hub.api import Page, SourceRecord
 
 #: Fields every pulled record carries, whatever the mapping reads.
 SYSTEM_FIELDS = ("Id", "SystemModstamp", "IsDeleted", "LastModifiedById")

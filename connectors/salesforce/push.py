@@ -24,10 +24,7 @@ from typing import Any
 
 from connectors.salesforce.client import SalesforceClient, format_soql
 from connectors.salesforce.settings import SalesforceSettings
-from hub.connector import DeliveryItem, PushResult
-from hub.errors import ConfigError, InvalidRecord
-from hub.mapping import MappingSet, lead_view
-from hub.schema import utcnow
+from hub.api import ConfigError, DeliveryItem, InvalidRecord, MappingSet, PushResult, lead_view, utcnow
 
 COLLECTION_LIMIT = 200
 #: Record-level status codes worth another try; any other code is permanent for that record.

@@ -23,7 +23,7 @@ from urllib.parse import urlparse
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from hub.connector import ConnectorSettings
+from hub.api import ConnectorSettings
 
 #: An sObject field API name (standard or custom); checked because names go into SOQL verbatim.
 FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,79}$")

@@ -16,7 +16,7 @@ from rich.console import Console
 
 if TYPE_CHECKING:
     from connectors.webform.connector import FormSettings
-    from hub.config import HubConfig
+    from hub.api import HubConfig
 
 forms_app = typer.Typer(help="Web forms: list them, print the HTML to embed one.", no_args_is_help=True)
 console = Console()
@@ -28,8 +28,7 @@ def _forms(path: Path | None) -> tuple[HubConfig, dict[str, tuple[str, FormSetti
     from pydantic import ValidationError
 
     from connectors.webform.connector import WebformSettings
-    from hub.config import load_config
-    from hub.errors import ConfigError
+    from hub.api import ConfigError, load_config
 
     try:
         config = load_config(path)

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from hub.connector import Capability, Connector, ConnectorSettings, HealthReport
+from hub.api import Capability, Connector, ConnectorSettings, HealthReport
 
 if TYPE_CHECKING:
     from fastapi import APIRouter

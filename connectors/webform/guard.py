@@ -16,7 +16,7 @@ from limits.strategies import MovingWindowRateLimiter
 from prometheus_client import Counter
 from starlette.requests import Request
 
-from hub.server.metrics import REGISTRY
+from hub.api import REGISTRY
 
 SECRET_HEADER = "X-LeadHub-Form-Secret"
 SIGNATURE_HEADER = "X-LeadHub-Signature"

@@ -32,7 +32,7 @@ from starlette.datastructures import UploadFile
 
 from connectors.webform.connector import FORM_ID, FormSettings
 from connectors.webform.guard import SUBMISSIONS, RateLimiter, client_ip, cors_headers, secret_ok
-from hub.schema import SourceRecord
+from hub.api import SourceRecord
 
 if TYPE_CHECKING:
     from connectors.webform.connector import WebformConnector

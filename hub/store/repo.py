@@ -32,7 +32,7 @@ from hub.schema import Account, Activity, Contact, Lead, LeadStatus, SourceRecor
 from hub.store import tables as t
 from hub.store.queues import QueueOps
 from hub.store.contacts import ContactOps
-from hub.store.sql import _IDS, _aware, _chunks, _driver_rows, _insert_ignore, _upsert
+from hub.store.sql import _IDS, aware_utc, _chunks, _driver_rows, _insert_ignore, _upsert
 
 
 @dataclass(frozen=True)
@@ -196,9 +196,9 @@ class Store(QueueOps, ContactOps):
                         stream=row["stream"],
                         external_id=row["external_id"],
                         version=row["version"],
-                        updated_at=_aware(row["updated_at"]),
+                        updated_at=aware_utc(row["updated_at"]),
                         payload=row["payload"],
-                        received_at=_aware(row["received_at"]),
+                        received_at=aware_utc(row["received_at"]),
                         deleted=row["deleted"],
                     ),
                 )
@@ -427,7 +427,7 @@ class Store(QueueOps, ContactOps):
                     people[lead_id].add(contact_id)
             if with_activities and unread:
                 for lead_id, kind, at, source, details in conn.execute(_LEAD_ACTIVITIES, {_IDS: unread}):
-                    acts[lead_id].append(Activity.model_construct(kind=kind, at=_aware(at), source=source,
+                    acts[lead_id].append(Activity.model_construct(kind=kind, at=aware_utc(at), source=source,
                                                                   details=details))
             refs: dict[str, dict[str, str]] = {i: {} for i in found}
             for hub_id, system, external_id in conn.execute(_XREFS_OF, {"entity": "lead", _IDS: found}):
@@ -437,9 +437,9 @@ class Store(QueueOps, ContactOps):
                 out[lead_id] = Lead.model_construct(
                     id=lead_id, account_id=account_id, product_line=product_line, contacts=contacts[lead_id],
                     activities=acts[lead_id], score=score, status=LeadStatus(status), owner_id=owner_id,
-                    sla_due_at=_aware(sla_due_at), source_connector=source_connector, partner_id=partner_id,
-                    xrefs=refs[lead_id], created_at=_aware(created_at), updated_at=_aware(updated_at),
-                    recycled_at=_aware(recycled_at),
+                    sla_due_at=aware_utc(sla_due_at), source_connector=source_connector, partner_id=partner_id,
+                    xrefs=refs[lead_id], created_at=aware_utc(created_at), updated_at=aware_utc(updated_at),
+                    recycled_at=aware_utc(recycled_at),
                 )
         return out
 

@@ -30,10 +30,10 @@ def _upsert(conn: Connection, table: Table, keys: list[str], values: dict[str, A
 
 
 @overload
-def _aware(value: datetime) -> datetime: ...
+def aware_utc(value: datetime) -> datetime: ...
 @overload
-def _aware(value: None) -> None: ...
-def _aware(value: datetime | None) -> datetime | None:
+def aware_utc(value: None) -> None: ...
+def aware_utc(value: datetime | None) -> datetime | None:
     # SQLite hands datetimes back naive; everything the hub stores is UTC.
     if value is not None and value.tzinfo is None:
         from datetime import UTC

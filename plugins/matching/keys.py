@@ -30,8 +30,7 @@ import phonenumbers
 import tldextract
 from rapidfuzz import fuzz
 
-from hub.decisions import MatchKey
-from hub.schema import Inquiry
+from hub.api import Inquiry, MatchKey
 from plugins.matching.contacts import canonical_email
 from plugins.matching.names import GENERIC_WORDS, NameForm, compact, loose_name, normalize_company_name
 

@@ -16,8 +16,7 @@ find a mistyped or reworded name (:mod:`plugins.matching.keys`).
 
 from __future__ import annotations
 
-from hub.decisions import AccountLookup, AccountMatch, MatchKey, MatchOutcome
-from hub.schema import Inquiry
+from hub.api import AccountLookup, AccountMatch, Inquiry, MatchKey, MatchOutcome
 from plugins.matching.keys import BLOCKING_KINDS, InquiryProfile, ends_lookup_keys, profile_inquiry
 from plugins.matching.scoring import CandidateScore, score_candidate
 from plugins.matching.settings import MatchingSettings

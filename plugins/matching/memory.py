@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from operator import itemgetter
 from types import MappingProxyType
 
-from hub.decisions import AccountCandidate, AccountMatch, MatchKey, MatchOutcome
+from hub.api import AccountCandidate, AccountMatch, MatchKey, MatchOutcome
 from plugins.matching.keys import BLOCKING_KINDS, account_keys
 
 _ROW_BITS = 22  # up to 4,194,304 accounts

@@ -20,11 +20,10 @@ from collections.abc import Sequence
 from rapidfuzz.distance import OSA
 from rapidfuzz.fuzz import ratio, token_sort_ratio
 
-from hub.decisions import AccountCandidate
+from hub.api import AccountCandidate
 from plugins.matching.keys import InquiryProfile
 from plugins.matching.names import GENERIC_WORDS, NameForm
 from plugins.matching.settings import MatchingSettings
-
 
 #: The same words in another order: "Newman & Murphy" is often not "Murphy & Newman".
 SAME_WORDS_REORDERED = 0.95
