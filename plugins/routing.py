@@ -12,7 +12,6 @@ subsidiary whose parent has an owner goes to the parent's owner.
 from __future__ import annotations
 
 from datetime import timedelta
-
 from typing import TYPE_CHECKING
 
 from hub.api import RouteDecision, RoutingStrategy, hookimpl

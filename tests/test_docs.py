@@ -182,3 +182,37 @@ def test_operations_guide_documents_every_leadhub_variable_the_code_reads() -> N
                    "quarantine replay", "dead-letters replay", "SKIP LOCKED", "SIGTERM"):
         assert needle in text, f"docs/operations.md does not mention {needle}"
     assert os.path.exists(ROOT / "hub.toml")
+
+
+ARCHITECTURE_MD = ROOT / "docs" / "architecture.md"
+
+
+def architecture_paths(markdown: str) -> set[str]:
+    """Every file or folder docs/architecture.md names: backticked paths and the package tree."""
+    found = {m for m in re.findall(r"`([\w./-]+)`", markdown)
+             if "/" in m and re.search(r"(\.(py|md|toml)|/)$", m) and not m.startswith(("/", "http"))}
+    tree = re.search(r"^```\n(hub/.*?)^```", markdown, re.MULTILINE | re.DOTALL)
+    assert tree, "docs/architecture.md lost its package tree"
+    parent = ""
+    for line in tree.group(1).splitlines():
+        name = line.split()[0] if line.strip() else ""
+        if not name:
+            continue
+        if line.startswith(" "):
+            found.add(parent + name)
+        else:
+            parent = name if name.endswith("/") else ""
+            found.add(name)
+    return found
+
+
+def test_architecture_names_only_files_that_exist() -> None:
+    text = ARCHITECTURE_MD.read_text()
+    paths = architecture_paths(text)
+    assert {"hub/pipeline/engine.py", "hub/api.py", "plugins/routing.py", "sandbox/"} <= paths
+    missing = sorted(p for p in paths if not (ROOT / p).exists())
+    assert not missing, f"docs/architecture.md names files that do not exist: {missing}"
+
+
+def test_architecture_is_linked_from_the_readme() -> None:
+    assert "docs/architecture.md" in (ROOT / "README.md").read_text()

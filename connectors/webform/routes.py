@@ -186,7 +186,7 @@ async def _read_body(request: Request, form: FormSettings) -> bytes:
             raise _Refused(413, f"the form is larger than {form.max_body_bytes} bytes", "refused")
         chunks.append(chunk)
     body = b"".join(chunks)
-    request._body = body  # noqa: SLF001 - lets request.form() parse what was already read
+    request._body = body
     return body
 
 
