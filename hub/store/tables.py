@@ -162,6 +162,9 @@ leads = Table(
     Column("version", Integer, nullable=False, default=1),
     #: When sales gave the lead back (rejected, clawed back to nurture); the recycle window runs from here.
     Column("recycled_at", TS),
+    #: Who the account's people are (fit), beside ``score`` (what they did); ``grade`` is fit's letter.
+    Column("fit_score", Integer, nullable=False, default=0, server_default="0"),
+    Column("grade", String(2)),
 )
 Index("ix_leads_open", leads.c.account_id, leads.c.product_line, leads.c.is_open)
 Index("ix_leads_sla", leads.c.status, leads.c.sla_due_at)
@@ -296,8 +299,40 @@ partners = Table(
     Column("callback_secret", String(200)),
     Column("status", String(20), nullable=False, default="active"),
     Column("created_at", TS, nullable=False),
+    #: The owner who gets this partner's referrals (routing's partner rule).
+    Column("channel_manager_id", String(100)),
 )
 Index("ix_partners_key_prefix", partners.c.key_prefix)
+
+#: An owner's time away (vacation, sick, offline): routing skips them from ``starts_at`` until
+#: ``ends_at`` (open-ended while ``None``). Kept in the store, so it survives a restart; audited.
+owner_away = Table(
+    "owner_away",
+    metadata,
+    Column("id", Serial, primary_key=True, autoincrement=True),
+    Column("owner_id", String(100), nullable=False),
+    Column("starts_at", TS, nullable=False),
+    Column("ends_at", TS),
+    Column("reason", String(500), nullable=False, default="", server_default=""),
+    Column("created_by", String(100), nullable=False, default="", server_default=""),
+    Column("created_at", TS, nullable=False),
+)
+Index("ix_owner_away_owner", owner_away.c.owner_id, owner_away.c.starts_at)
+
+#: Every routing assignment (who got which lead, by which team and rule, when): fairness between
+#: weighted team members and capacity per period are counted from here.
+routing_assignments = Table(
+    "routing_assignments",
+    metadata,
+    Column("id", Serial, primary_key=True, autoincrement=True),
+    Column("lead_id", String(40), nullable=False),
+    Column("owner_id", String(100), nullable=False),
+    Column("team", String(100)),
+    Column("rule", String(100)),
+    Column("at", TS, nullable=False),
+)
+Index("ix_routing_assignments_owner", routing_assignments.c.owner_id, routing_assignments.c.at)
+Index("ix_routing_assignments_team", routing_assignments.c.team, routing_assignments.c.at)
 
 #: Named counters (round-robin positions) and small key/value state.
 counters = Table(
