@@ -53,7 +53,6 @@ class Hub:
         self.pipeline = Pipeline(
             store, plugins, mappings, connectors, self.owners,
             PipelineSettingsView(
-                qualify_score=config.pipeline.qualify_score,
                 routing=config.routing.model_dump(),
                 sla_minutes=config.routing.sla_minutes,
                 extra_destinations=tuple(config.routing.destinations),
