@@ -28,8 +28,8 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from hub.pipeline.contacts import ContactCache
 from hub.decisions import AccountCandidate, MatchKey, RouteDecision
+from hub.pipeline.contacts import ContactCache
 from hub.schema import Account, Activity, Contact, Lead, Outcome, utcnow
 from hub.store import Store
 from hub.store import tables as t

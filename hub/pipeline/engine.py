@@ -207,7 +207,7 @@ class Pipeline(LeadLifecycle):
                     return self._run_batch(limit, plan=plan)
                 except _Replan:
                     return self._run_batch(limit, plan=False)
-            except Exception:  # noqa: BLE001 - the flush failed: isolate the record that broke it
+            except Exception:
                 log.exception("batch flush failed; retrying record by record")
                 return self._run_isolated(limit)
 

@@ -15,9 +15,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from hub.pipeline.batch import BatchWork, Events
 from hub.connector import Capability, Connector
 from hub.decisions import Owner, SlaActionKind
+from hub.pipeline.batch import BatchWork, Events
 from hub.plugins import HubPlugins
 from hub.schema import RECYCLED, IllegalTransition, Lead, LeadStatus, Outcome, path_to, utcnow
 from hub.store import Store

@@ -30,8 +30,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from hub.decisions import AccountCandidate, MatchKey
 from hub.schema import Account, Activity, Contact, Lead, LeadStatus, SourceRecord, utcnow
 from hub.store import tables as t
-from hub.store.queues import QueueOps
 from hub.store.contacts import ContactOps
+from hub.store.queues import QueueOps
 from hub.store.sql import _IDS, _aware, _chunks, _driver_rows, _insert_ignore, _upsert
 
 

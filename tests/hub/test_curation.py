@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import func, select
 
 from connectors.file import import_file
-from hub.review import leads as curation
-from hub.decisions import AccountMatch, MatchOutcome
+from hub.decisions import AccountMatch, MatchOutcome, ScorePart
 from hub.plugins import hookimpl
+from hub.review import leads as curation
 from hub.runtime import Hub
 from hub.schema import Inquiry
 from hub.store import tables as t
@@ -107,7 +107,7 @@ def test_matches_cli_lists_and_decides(tmp_path: Path, hub_factory: Callable[...
 
     from hub.cli.main import app
 
-    hub, _ = setup(tmp_path, hub_factory, sqlite_url)
+    setup(tmp_path, hub_factory, sqlite_url)
     cfg = tmp_path / "hub.toml"
     cfg.write_text(f'[hub]\ndatabase_url = "{sqlite_url}"\nmappings_dir = "{Path(__file__).resolve().parents[2] / "mappings"}"\n')
     runner = CliRunner()
@@ -191,3 +191,62 @@ def test_leads_split_from_the_cli(tmp_path: Path, hub_factory: Callable[..., Hub
     assert result["status"] == "nurture"  # a webinar alone stays with marketing
     with hub.store.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(t.leads)).scalar_one() == 2
+
+
+class ScoresBySource:
+    """A third-party scorer that reads the inquiry's source record (the split must hand one over)."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, str]] = []
+
+    @hookimpl
+    def hub_score(self, lead: object, inquiry: Inquiry, account: object) -> ScorePart:
+        self.seen.append((inquiry.source.connector, inquiry.source.stream))
+        return ScorePart(1, f"came through {inquiry.source.connector}")
+
+
+def test_split_scores_a_real_inquiry_through_the_pipeline_steps(
+    tmp_path: Path, hub_factory: Callable[..., Hub], sqlite_url: str
+) -> None:
+    scorer = ScoresBySource()
+    hub = hub_factory(sqlite_url, extra_plugins=(scorer,))
+    (tmp_path / "m.csv").write_text("Email,First Name,Last Name,Company,Website,Product,Activity\n"
+                                    "ann@acme.example,Ann,Lee,Acme,acme.example,widgets,demo_request\n"
+                                    "rob@acme.example,Rob,Ray,Acme,acme.example,widgets,webinar\n")
+    import_file(tmp_path / "m.csv", hub.intake, source="fair")
+    hub.process_pending()
+    with hub.store.engine.connect() as conn:
+        lead_id = conn.execute(select(t.leads.c.id)).scalar_one()
+        webinar = conn.execute(select(t.activities.c.id).where(t.activities.c.kind == "webinar")).scalar_one()
+    scorer.seen.clear()
+
+    split = curation.split_activity(hub, lead_id, webinar, by="maria", account_name="Resellco Ltd")
+
+    assert scorer.seen == [("file", "csv"), ("file", "csv")]  # the new lead and what is left of the old one
+    with hub.store.engine.connect() as conn:
+        trail = hub.store.audit_trail(conn, split.lead_id)
+    by_action = {e["action"]: e for e in trail}
+    assert "came through file" in by_action["score"]["reason"] and by_action["score"]["actor"] == "maria"
+    assert by_action["status"]["reason"] == "nurture: score 11 is below the bar of 30"  # webinar 10, source 1
+
+
+def test_split_of_an_activity_without_its_record_still_hands_scoring_a_source(
+    tmp_path: Path, hub_factory: Callable[..., Hub], sqlite_url: str
+) -> None:
+    scorer = ScoresBySource()
+    hub = hub_factory(sqlite_url, extra_plugins=(scorer,))
+    (tmp_path / "m.csv").write_text("Email,First Name,Last Name,Company,Website,Product,Activity\n"
+                                    "ann@acme.example,Ann,Lee,Acme,acme.example,widgets,demo_request\n"
+                                    "rob@acme.example,Rob,Ray,Acme,acme.example,widgets,contact_sales\n")
+    import_file(tmp_path / "m.csv", hub.intake, source="fair")
+    hub.process_pending()
+    with hub.store.engine.begin() as conn:
+        lead_id = conn.execute(select(t.leads.c.id)).scalar_one()
+        rob = conn.execute(select(t.activities.c.id).where(t.activities.c.kind == "contact_sales")).scalar_one()
+        conn.execute(t.activities.update().where(t.activities.c.id == rob).values(inbox_id=None))  # record gone
+    scorer.seen.clear()
+
+    split = curation.split_activity(hub, lead_id, rob, by="maria", account_name="Resellco Ltd")
+
+    assert scorer.seen == [("file", "split"), ("file", "split")]
+    assert split.status == "routed"  # contact sales 35 + 1 clears the bar

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from connectors.file import import_file
-from hub.connector import Capability, Connector, ConnectorSettings, DeliveryItem, PushResult
+from hub.connector import Capability, Connector, DeliveryItem, PushResult
 from hub.plugins import hookimpl
 from hub.runtime import Hub
 from hub.schema import LeadStatus, Outcome, SourceRecord
