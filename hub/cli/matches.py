@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from hub.review import leads as curation
+from hub.review import leads as lead_review
 
 matches_app = typer.Typer(help="Uncertain account matches waiting for a person.", no_args_is_help=True)
 console = Console()
@@ -36,7 +36,7 @@ def review(
     """List open reviews: the provisional account, the candidate it may be, and why."""
     hub = _store(config)
     try:
-        rows = curation.open_reviews(hub.store, limit)
+        rows = lead_review.open_reviews(hub.store, limit)
     finally:
         hub.close()
     if json_out:
@@ -58,7 +58,7 @@ def review(
 def _decide(review_id: int, accept: bool, config: Path | None, by: str | None, note: str) -> None:
     hub = _store(config)
     try:
-        decision = curation.decide(hub.store, review_id, accept=accept, by=by or getpass.getuser(), note=note)
+        decision = lead_review.decide(hub.store, review_id, accept=accept, by=by or getpass.getuser(), note=note)
     except (LookupError, ValueError) as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from None

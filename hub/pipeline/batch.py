@@ -432,15 +432,16 @@ class BatchWork:
                    "version": version, "updated_at": utcnow()})
 
     def find_xref(self, entity: str, system: str, external_id: str) -> tuple[str, str | None] | None:
-        row = self.xrefs.get((entity, system, external_id))
-        if row is not None:
-            return row["hub_id"], row["version"]
+        key = (entity, system, external_id)
+        if key in self.xrefs:  # set or deleted in this batch
+            row = self.xrefs[key]
+            return None if row is None else (row["hub_id"], row["version"])
         return self.store.find_xref(self.conn, entity, system, external_id)
 
     def delete_xref(self, entity: str, system: str, external_id: str) -> None:
+        """Forget a cross-reference; later reads in the batch see it gone (stored or not)."""
         self.xref_deletes.append((entity, system, external_id))
-        if (entity, system, external_id) in self.xrefs:
-            self._set(self.xrefs, (entity, system, external_id), None)
+        self._set(self.xrefs, (entity, system, external_id), None)
 
     def rotate(self, name: str, n: int) -> int:
         if n <= 0:

@@ -50,13 +50,13 @@ from hub.decisions import (
     QualifyDecision,
     RouteDecision,
     RoutingContext,
-    ScorePart,
 )
 from hub.errors import InvalidRecord
 from hub.mapping import MappingSet
 from hub.pipeline.batch import BatchWork, Events, LeadHistories, paused_gc
 from hub.pipeline.contacts import PersonKeys, person_keys, place_contact
 from hub.pipeline.lifecycle import LeadAudit, LeadLifecycle
+from hub.pipeline.steps import Merged, Placement, Scored
 from hub.plugins import HubPlugins
 from hub.schema import (
     Account,
@@ -100,34 +100,6 @@ class BatchResult:
     def add(self, other: BatchResult) -> None:
         for name in self.__dataclass_fields__:
             setattr(self, name, getattr(self, name) + getattr(other, name))
-
-
-@dataclass(frozen=True)
-class Placement:
-    """Step *place*: the matcher's verdict and the inquiry's account (matched, or opened for it)."""
-
-    match: AccountMatch
-    account_id: str
-    #: The account opened for this inquiry (``None``: an existing one was matched).
-    new_account: Account | None = None
-
-
-@dataclass(frozen=True)
-class Merged:
-    """Step *merge*: the lead the inquiry joined or opened, with its account and contact."""
-
-    lead: Lead
-    account: Account
-    created: bool
-    contact_id: str | None
-
-
-@dataclass(frozen=True)
-class Scored:
-    """Step *score*: the lead's new score and the parts it is the sum of."""
-
-    points: int
-    parts: tuple[ScorePart, ...]
 
 
 @dataclass

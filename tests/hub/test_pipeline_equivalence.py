@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import MetaData, delete, literal_column, select
 
@@ -274,10 +274,17 @@ def _rowid(table: Any) -> Any:
 # -- the property ----------------------------------------------------------------------------
 
 
-@settings(max_examples=200, deadline=None, derandomize=True, phases=[Phase.generate],
+# No shrinking: an example takes a tenth of a second and shrinking one took minutes; a failure
+# prints its records and a diff of the two stores instead.
+@settings(max_examples=200, deadline=None, derandomize=True, phases=[Phase.explicit, Phase.generate],
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                  HealthCheck.data_too_large])
 @given(mix=mixes, batch=st.integers(min_value=2, max_value=16))
+# Found by this test: a record deleted twice in one batch was forgotten twice (the second time
+# the batch still read the stored cross-reference).
+@example(mix=[{"kind": "inquiry", "company": COMPANIES[3], "person": PEOPLE[0], "product": "widgets",
+               "activity": "newsletter", "date": None, "ref": "L2"}, {"kind": "bad", "what": "email"},
+              {"kind": "deleted", "ref": "L2"}, {"kind": "deleted", "ref": "L2"}], batch=2)
 def test_planned_batches_and_one_record_at_a_time_agree(hubs: tuple[Hub, Hub], mix: list[dict[str, Any]],
                                                         batch: int) -> None:
     planned, one_by_one = hubs
