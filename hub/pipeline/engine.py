@@ -129,6 +129,8 @@ class _Lookup:
 
 @dataclass
 class PipelineSettingsView:
+    """The settings the engine reads. Whether a lead qualifies is not one: ``hub_qualify`` decides."""
+
     routing: dict[str, Any]
     sla_minutes: float
     extra_destinations: tuple[str, ...]
@@ -527,13 +529,13 @@ class Pipeline(LeadLifecycle):
         if lead.status not in (LeadStatus.NEW, LeadStatus.NURTURE):
             return None
         decision = self._qualify_decision(lead, account) or QualifyDecision(False, NO_QUALIFY_POLICY)
-        audit = LeadAudit(work, lead.id, account.id, actor)
         if decision.qualified:
             lead.move_to(LeadStatus.QUALIFIED)
-            audit("status", decision.reason, status="qualified")
         elif lead.status == LeadStatus.NEW:
             lead.move_to(LeadStatus.NURTURE)
-            audit("status", decision.reason, status="nurture")
+        else:
+            return decision  # stays in nurture: nothing changed, nothing to say
+        LeadAudit(work, lead.id, account.id, actor)("status", decision.reason, status=str(lead.status))
         return decision
 
     def _qualify_decision(self, lead: Lead, account: Account) -> QualifyDecision | None:
