@@ -239,15 +239,14 @@ class Pipeline(LeadLifecycle):
                  step: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T | None:
         """Run ``step`` as one unit of ``row``: undone and quarantined if it raises (returns None)."""
         work.begin_record()
-        counts = BatchResult(**vars(result))
+        counts = vars(result).copy()
         try:
             got = step(*args, **kwargs)
             work.commit_record()
             return got
         except Exception as exc:  # noqa: BLE001 - quarantined with the reason, never dropped
             work.rollback_record()
-            for name in counts.__dataclass_fields__:
-                setattr(result, name, getattr(counts, name))
+            vars(result).update(counts)  # the step's counts go with its writes
             self._quarantine(work, row, exc, result)
             result.processed += 1
             return None
