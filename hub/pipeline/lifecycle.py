@@ -33,8 +33,9 @@ class LeadAudit:
         self.work, self.lead_id, self.account_id, self.actor = work, lead_id, account_id, actor
 
     def __call__(self, action: str, reason: str, **details: Any) -> None:
-        self.work.audit([{"lead_id": self.lead_id, "account_id": self.account_id, "action": action,
-                          "reason": reason, "actor": self.actor, "details": details}])
+        self.work.inserts["audit"].append({"at": utcnow(), "lead_id": self.lead_id, "account_id": self.account_id,
+                                           "action": action, "reason": reason, "actor": self.actor,
+                                           "details": details})
 
 
 class LeadLifecycle:
