@@ -32,6 +32,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -281,6 +282,11 @@ class HubPlugins:
                                   "expected a ScorePart, a list of them, or None")
             parts.append(part if part.plugin or not plugin else ScorePart(part.points, part.reason, plugin))
         return parts
+
+    def sandbox(self, port: int) -> AbstractContextManager[str] | None:
+        """The sandbox CRMs a plugin serves on ``port`` (``hub_sandbox``); ``None``: none installed."""
+        result: AbstractContextManager[str] | None = self.pm.hook.hub_sandbox(port=port)
+        return result
 
     def qualify(self, lead: Lead, account: Account) -> QualifyDecision | None:
         """Whether the scored lead goes to sales (``hub_qualify``); ``None``: nobody decided."""

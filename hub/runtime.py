@@ -24,7 +24,7 @@ from pydantic import ValidationError
 
 from hub.config import HubConfig
 from hub.connector import Capability, Connector, ConnectorServices, ConnectorSettings
-from hub.errors import ConfigError
+from hub.errors import ConfigError, PluginError
 from hub.mapping import MappingSet
 from hub.plugins import HubPlugins, load_plugins
 from hub.store import Store, open_store
@@ -84,7 +84,6 @@ class Hub:
                 self._pipeline = Pipeline(
                     self.store, self.plugins, self.mappings, self.connectors, self.owners,
                     PipelineSettingsView(
-                        qualify_score=config.pipeline.qualify_score,
                         routing=config.routing.model_dump(),
                         sla_minutes=config.routing.sla_minutes,
                         extra_destinations=tuple(config.routing.destinations),
@@ -197,14 +196,10 @@ def _connector_settings(config: HubConfig, plugins: HubPlugins
 
 def shipped_mappings(plugins: HubPlugins) -> list[Path]:
     """The default mapping files every plugin ships (``hub_mappings``); one file per name."""
-    seen: dict[str, Path] = {}
-    for paths in plugins.pm.hook.hub_mappings():
-        for path in map(Path, paths or []):
-            if path.stem in seen and seen[path.stem].resolve() != path.resolve():
-                raise ConfigError(f"the mapping {path.stem!r} is shipped twice: {seen[path.stem]} and {path}; "
-                                  "uninstall one plugin or limit plugins with LEADHUB_LOAD_PLUGINS")
-            seen[path.stem] = path
-    return list(seen.values())
+    try:
+        return plugins.mappings()
+    except PluginError as exc:  # a start-up problem of the installation: say it as configuration
+        raise ConfigError(str(exc)) from exc
 
 
 def load_mappings(config: HubConfig, plugins: HubPlugins) -> MappingSet:

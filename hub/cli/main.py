@@ -145,7 +145,7 @@ def _start_sandbox(cfg: HubConfig, port: int, running: ExitStack) -> None:
     from hub.errors import HubError
 
     plugins = _plugins_of(cfg)
-    serving = plugins.pm.hook.hub_sandbox(port=port)  # the facade's sandbox(port), once it has one
+    serving = plugins.sandbox(port)
     if serving is None:
         err.print("[red]error:[/red] no sandbox is installed (the sandbox plugin did not load; see "
                   "`leadhub plugins`); run without --with-sandbox")
@@ -546,7 +546,7 @@ def check(config: ConfigOpt = None, json_out: JsonOpt = False) -> None:
 def add_plugin_commands(app: typer.Typer, plugins: HubPlugins) -> None:
     """Let every plugin add its commands (``hub_cli_commands``); a failing plugin is skipped."""
     try:
-        plugins.pm.hook.hub_cli_commands(app=app)  # the facade's cli_commands(app), once it has one
+        plugins.cli_commands(app)
     except Exception as exc:  # noqa: BLE001 - the core commands still work
         log.warning("a plugin failed to add its commands: %s: %s", type(exc).__name__, exc)
 

@@ -33,11 +33,11 @@ def review(
     """List open reviews: the provisional account, the candidate it may be, and why."""
     from rich.table import Table
 
-    from hub.review import leads as curation
+    from hub.review import leads as lead_review
 
     hub = _store(config)
     try:
-        rows = curation.open_reviews(hub.store, limit)
+        rows = lead_review.open_reviews(hub.store, limit)
     finally:
         hub.close()
     if json_out:
@@ -57,11 +57,11 @@ def review(
 
 
 def _decide(review_id: int, accept: bool, config: Path | None, by: str | None, note: str) -> None:
-    from hub.review import leads as curation
+    from hub.review import leads as lead_review
 
     hub = _store(config)
     try:
-        decision = curation.decide(hub.store, review_id, accept=accept, by=by or getpass.getuser(), note=note)
+        decision = lead_review.decide(hub.store, review_id, accept=accept, by=by or getpass.getuser(), note=note)
     except (LookupError, ValueError) as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from None

@@ -23,14 +23,14 @@ import threading
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import Connection
 
+from hub.decisions import AccountCandidate, MatchKey, RouteDecision
 from hub.pipeline.contacts import ContactCache
-from hub.decisions import AccountCandidate, MatchKey
-from hub.schema import Account, Activity, Contact, Lead, utcnow
+from hub.schema import Account, Activity, Contact, Lead, Outcome, utcnow
 from hub.store import Store
 from hub.store import tables as t
 from hub.store.repo import rank_shared
@@ -59,6 +59,21 @@ def paused_gc() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+@dataclass
+class Events:
+    """Plugin events of one batch, fired after it commits (a failed record's are dropped)."""
+
+    routed: list[tuple[Lead, RouteDecision]] = field(default_factory=list)
+    outcomes: list[tuple[Lead, Outcome]] = field(default_factory=list)
+    quarantined: list[tuple[str, str, str, dict[str, Any]]] = field(default_factory=list)
+
+    def mark(self) -> tuple[int, int, int]:
+        return len(self.routed), len(self.outcomes), len(self.quarantined)
+
+    def reset(self, mark: tuple[int, int, int]) -> None:
+        del self.routed[mark[0]:], self.outcomes[mark[1]:], self.quarantined[mark[2]:]
 
 
 Fingerprint = tuple[int, int, int]  # a lead's version, number of activities, number of contacts
@@ -164,6 +179,11 @@ class BatchWork:
         self._candidates: dict[str, AccountCandidate | None] = {}  # stored candidate rows by id
         self._undo: list[Callable[[], None]] = []
         self._marks: dict[str, int] = {}
+        #: Plugin events to fire once the batch has committed (:meth:`Pipeline.fire`).
+        self.events = Events()
+        self._events_mark = (0, 0, 0)
+        #: Leads whose waiting deliveries were read (so ``enqueue`` coalesces with them).
+        self._waiting_read: set[str] = set()
         #: Contacts: by match key, candidate duplicates, each lead's people (hub/pipeline/contacts.py).
         self.people = ContactCache(store, conn, self.inserts, self._undo, self.new_accounts, self.new_leads)
 
@@ -173,6 +193,7 @@ class BatchWork:
         self._marks = {name: len(rows) for name, rows in self.inserts.items()}
         self._marks["__keys__"] = len(self.account_keys)
         self._marks["__xdel__"] = len(self.xref_deletes)
+        self._events_mark = self.events.mark()
 
     def commit_record(self) -> None:
         self._undo.clear()
@@ -185,6 +206,7 @@ class BatchWork:
         for undo in reversed(self._undo):
             undo()
         self._undo.clear()
+        self.events.reset(self._events_mark)
 
     def _set(self, mapping: dict[Any, Any], key: Any, value: Any) -> None:
         old = mapping.get(key, _MISSING)
@@ -304,6 +326,7 @@ class BatchWork:
             for lead_id in wanted:
                 self._stored_destinations[lead_id] = found.get(lead_id, set())
             self._waiting |= self.store.waiting_deliveries(self.conn, wanted, utcnow())
+            self._waiting_read.update(wanted)
 
     def open_lead_id(self, account_id: str, product_line: str) -> str | None:
         key = (account_id, product_line)
@@ -373,13 +396,21 @@ class BatchWork:
             if destination not in self.destinations[lead_id]:
                 self.destinations[lead_id].add(destination)
                 self._undo.append(lambda: self.destinations[lead_id].discard(destination))
-            if (destination, lead_id) in self._waiting:
+            if self._is_waiting(destination, lead_id):
                 return  # a waiting delivery of this lead carries the change (as Store.enqueue coalesces)
         now = utcnow()
         self.inserts["outbox"].append({
             "destination": destination, "kind": kind, "lead_id": lead_id, "payload": payload or {},
             "status": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now,
         })
+
+    def _is_waiting(self, destination: str, lead_id: str) -> bool:
+        """Whether a stored delivery of the lead to ``destination`` waits (read once per lead, unless
+        :meth:`prefetch_leads` read it with the lead)."""
+        if lead_id not in self._waiting_read and lead_id not in self.new_leads:
+            self._waiting |= self.store.waiting_deliveries(self.conn, [lead_id], utcnow())
+            self._waiting_read.add(lead_id)
+        return (destination, lead_id) in self._waiting
 
     def audit(self, entries: list[dict[str, Any]]) -> None:
         now = utcnow()
@@ -401,15 +432,16 @@ class BatchWork:
                    "version": version, "updated_at": utcnow()})
 
     def find_xref(self, entity: str, system: str, external_id: str) -> tuple[str, str | None] | None:
-        row = self.xrefs.get((entity, system, external_id))
-        if row is not None:
-            return row["hub_id"], row["version"]
+        key = (entity, system, external_id)
+        if key in self.xrefs:  # set or deleted in this batch
+            row = self.xrefs[key]
+            return None if row is None else (row["hub_id"], row["version"])
         return self.store.find_xref(self.conn, entity, system, external_id)
 
     def delete_xref(self, entity: str, system: str, external_id: str) -> None:
+        """Forget a cross-reference; later reads in the batch see it gone (stored or not)."""
         self.xref_deletes.append((entity, system, external_id))
-        if (entity, system, external_id) in self.xrefs:
-            self._set(self.xrefs, (entity, system, external_id), None)
+        self._set(self.xrefs, (entity, system, external_id), None)
 
     def rotate(self, name: str, n: int) -> int:
         if n <= 0:

@@ -2,49 +2,61 @@
 
 For every record of a batch::
 
-    deleted? -> echo? -> normalize -> (outcome report: apply it) | (inquiry: match account ->
-    merge into the open lead of (account, product line) or open one -> score -> nurture or
-    qualify -> route -> outbox rows) -> audit entries
+    deleted? -> echo? -> normalize -> (outcome report: apply outcome) | (account record: place) |
+    (inquiry: place -> merge -> score -> qualify -> route) -> audit entries, outbox rows
 
-Reads and writes go through a :class:`~hub.pipeline.batch.BatchWork`: writes are buffered and flushed
-together at the end, so the batch's leads, audit entries, outbox rows and the inbox rows' new
-status commit in one transaction. A crash anywhere leaves the batch pending and it is processed
-again, exactly once. A record that fails (bad input, a plugin bug) is undone and quarantined with
-the reason; the rest of the batch goes on. If the flush itself fails, the batch is retried one
-record per transaction so the one bad record is isolated. Events fire after the commit.
+Each step is a public method of :class:`Pipeline` taking the batch's unit of work
+(:class:`~hub.pipeline.batch.BatchWork`) and returning a typed result: :meth:`~Pipeline.normalize`,
+:meth:`~Pipeline.place`, :meth:`~Pipeline.merge`, :meth:`~Pipeline.score`,
+:meth:`~Pipeline.qualify`, :meth:`~Pipeline.route` and :meth:`~Pipeline.apply_outcome`. Review
+tools (``leads split``) call the same steps; nothing else decides what a lead becomes.
 
-Runs of plain records (not deleted, not from a connector the hub writes to, so never an echo) go in
-three passes, for speed: normalize and match each record in order (matching sees the accounts the
-earlier records opened), then read every matched account's open leads, contacts and destinations
-in a few bulk queries, then finish each record in order. Matching reads only accounts and their
-keys and the later passes never write those, so the result is what one pass per record gives. If
-finishing an inquiry fails, the batch is rolled back and run again one pass per record, so the
-failed record's account never reaches a later record.
+Writes are buffered in the unit of work and flushed together at the end, so the batch's leads,
+audit entries, outbox rows and the inbox rows' new status commit in one transaction. A crash
+anywhere leaves the batch pending and it is processed again, exactly once. A record that fails (bad
+input, a plugin bug) is undone and quarantined with the reason; the rest of the batch goes on.
+Events fire after the commit.
+
+One logic, three ways to run it:
+
+- **One pass per record** (:meth:`Pipeline._process_record`): plan the record (normalize, and for
+  an inquiry place it), then finish it (:meth:`Pipeline._finish`).
+- **Planned** (the default, for speed): a run of plain records (not deleted, not from a connector
+  the hub writes to, so never an echo) is planned record by record in order (placing sees the
+  accounts the earlier records opened), then every placed account's open leads, contacts and
+  destinations are read in a few bulk queries, then each record is finished in order. Placing
+  reads only accounts and their keys and finishing never writes those, so the result is what one
+  pass per record gives (``tests/hub/test_pipeline_equivalence.py`` checks it). If finishing an
+  inquiry fails, the batch is rolled back and run again one pass per record, so the failed
+  record's account never reaches a later record.
+- **Isolated**: if the flush itself fails, the batch is run again one record per transaction, so
+  the one bad record is found and quarantined.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from sqlalchemy import Connection
-
-from hub.pipeline.batch import BatchWork, LeadHistories, paused_gc
 from hub.connector import Capability, Connector
-from hub.pipeline.contacts import PersonKeys, person_keys, place_contact
 from hub.decisions import (
     AccountCandidate,
     AccountMatch,
     MatchKey,
     MatchOutcome,
     Owner,
+    QualifyDecision,
     RouteDecision,
     RoutingContext,
 )
 from hub.errors import InvalidRecord
-from hub.pipeline.lifecycle import Events, LeadAudit, LeadLifecycle
 from hub.mapping import MappingSet
+from hub.pipeline.batch import BatchWork, Events, LeadHistories, paused_gc
+from hub.pipeline.contacts import PersonKeys, person_keys, place_contact
+from hub.pipeline.lifecycle import LeadAudit, LeadLifecycle
+from hub.pipeline.steps import Merged, Placement, Scored
 from hub.plugins import HubPlugins
 from hub.schema import (
     Account,
@@ -56,11 +68,20 @@ from hub.schema import (
     LeadStatus,
     Outcome,
     OutcomeReport,
+    SourceRecord,
     utcnow,
 )
 from hub.store import InboxRow, Store
 
 log = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+#: The audit reason when no ``hub_qualify`` plugin decides.
+NO_QUALIFY_POLICY = "no qualification policy decided: stays in nurture"
+#: A record's end: its inbox status ("done", "echo", "deleted") and the lead it concerned.
+Finished = tuple[str, str | None]
 
 
 @dataclass
@@ -81,20 +102,19 @@ class BatchResult:
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
-class _Replan(Exception):
-    """A planned batch must run again record by record (an inquiry failed after matching)."""
-
-
 @dataclass
 class _Plan:
-    """A record normalized (and, for an inquiry, matched) ahead of the rest of its processing."""
+    """A record normalized (and, for an inquiry, placed) ahead of the rest of its processing."""
 
     row: InboxRow
     normalized: Inquiry | OutcomeReport | AccountRecord
-    match: AccountMatch | None = None
-    account: Account | str | None = None  # new account, or the id of the matched one
-    done: tuple[str, str | None] | None = None  # an account record's result (processed when planned)
+    placement: Placement | None = None  # an inquiry's
+    done: Finished | None = None  # an account record's result (all of it happens when planned)
     keys: PersonKeys | None = None  # an inquiry contact's keys, worked out when prefetching
+
+
+class _Replan(Exception):
+    """A planned batch must run again one pass per record (an inquiry failed after placing)."""
 
 
 class _Lookup:
@@ -109,7 +129,8 @@ class _Lookup:
 
 @dataclass
 class PipelineSettingsView:
-    qualify_score: int
+    """The settings the engine reads. Whether a lead qualifies is not one: ``hub_qualify`` decides."""
+
     routing: dict[str, Any]
     sla_minutes: float
     extra_destinations: tuple[str, ...]
@@ -146,152 +167,133 @@ class Pipeline(LeadLifecycle):
         self._histories = LeadHistories()
 
     # -- batches -----------------------------------------------------------------------------
-    def process_batch(self, limit: int) -> BatchResult:
-        """Claim up to ``limit`` pending records and process them in one transaction."""
+    def process_batch(self, limit: int, *, plan: bool = True) -> BatchResult:
+        """Claim up to ``limit`` pending records and process them in one transaction.
+
+        ``plan=False`` processes every record in one pass, the simple way the planned batch must
+        agree with (the equivalence test runs both).
+        """
         if limit <= 0:
             return BatchResult()
         with paused_gc():
-            return self._process_batch(limit)
-
-    def _process_batch(self, limit: int) -> BatchResult:
-        try:
             try:
-                return self._run_batch(limit, one_by_one=False, planned=True)
-            except _Replan:
-                return self._run_batch(limit, one_by_one=False, planned=False)
-        except Exception:  # noqa: BLE001 - the flush failed: isolate the record that broke it
-            log.exception("batch flush failed; retrying record by record")
-            total = BatchResult()
-            for _ in range(limit):
-                got = self._run_batch(1, one_by_one=True)
-                total.add(got)
-                if got.processed == 0:
-                    break
-            return total
+                try:
+                    return self._run_batch(limit, plan=plan)
+                except _Replan:
+                    return self._run_batch(limit, plan=False)
+            except Exception:
+                log.exception("batch flush failed; retrying record by record")
+                return self._run_isolated(limit)
 
-    def _run_batch(self, limit: int, *, one_by_one: bool, planned: bool = False) -> BatchResult:
-        events = Events()
+    def _run_batch(self, limit: int, *, plan: bool) -> BatchResult:
         result = BatchResult()
         with self.store.engine.begin() as conn:
             rows = self.store.claim_pending(conn, limit)
             if not rows:
                 return result
-            work = BatchWork(self.store, conn, None if one_by_one else self._histories)
-            if one_by_one:
+            work = BatchWork(self.store, conn, self._histories)
+            start = 0
+            while start < len(rows):
+                end = start
+                while plan and end < len(rows) and self._plannable(rows[end]):
+                    end += 1
+                if end > start:
+                    self._run_planned(work, rows[start:end], result)
+                    start = end
+                else:
+                    self._finished(work, rows[start], result, self._process_record, rows[start], result)
+                    start += 1
+            work.flush()
+        work.remember_histories()  # committed: what was written is what the store holds now
+        self.fire(work.events)
+        return result
+
+    def _run_isolated(self, limit: int) -> BatchResult:
+        """One record per transaction; a record whose flush fails is quarantined on its own."""
+        total = BatchResult()
+        for _ in range(limit):
+            result = BatchResult()
+            with self.store.engine.begin() as conn:
+                rows = self.store.claim_pending(conn, 1)
+                if not rows:
+                    break
+                work = BatchWork(self.store, conn)
                 savepoint = conn.begin_nested()
                 try:
-                    self._run_records(work, rows, events, result, planned=False)
+                    self._finished(work, rows[0], result, self._process_record, rows[0], result)
                     work.flush()
                     savepoint.commit()
                 except Exception as exc:  # noqa: BLE001 - this one record cannot be stored
                     savepoint.rollback()
-                    work = BatchWork(self.store, conn)
-                    events = Events()
-                    result = BatchResult(processed=1)
-                    self._quarantine(work, rows[0], exc, events, result)
+                    work, result = BatchWork(self.store, conn), BatchResult(processed=1)
+                    self._quarantine(work, rows[0], exc, result)
                     work.flush()
-            else:
-                self._run_records(work, rows, events, result, planned=planned)
-                work.flush()
-        work.remember_histories()  # committed: what was written is what the store holds now
-        self._fire(events)
-        return result
-
-    def _run_records(self, work: BatchWork, rows: list[InboxRow], events: Events, result: BatchResult,
-                     *, planned: bool) -> None:
-        lookup = _Lookup(work)
-        start = 0
-        while start < len(rows):
-            end = start
-            while planned and end < len(rows) and self._plannable(rows[end]):
-                end += 1
-            if end > start:
-                self._run_planned(work, rows[start:end], lookup, events, result)
-                start = end
-            else:
-                row = rows[start]
-                self._guarded(work, row, events, result,
-                              lambda row=row: self._process_record(work, row, lookup, events, result))
-                start += 1
+            self.fire(work.events)
+            total.add(result)
+        return total
 
     def _plannable(self, row: InboxRow) -> bool:
         return not row.record.deleted and row.record.connector not in self._echo_sources
 
-    def _guarded(self, work: BatchWork, row: InboxRow, events: Events, result: BatchResult,
-                 step: Any, *, finish: bool = True) -> Any:
-        """Run ``step`` as one record's unit: undone and quarantined if it raises (returns None)."""
+    def _guarded(self, work: BatchWork, row: InboxRow, result: BatchResult,
+                 step: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T | None:
+        """Run ``step`` as one unit of ``row``: undone and quarantined if it raises (returns None)."""
         work.begin_record()
-        mark = events.mark()
-        counts = BatchResult(**vars(result))
+        counts = vars(result).copy()
         try:
-            got = step()
+            got = step(*args, **kwargs)
             work.commit_record()
-            if finish:
-                work.finish(row.id, *got)
-                result.processed += 1
             return got
         except Exception as exc:  # noqa: BLE001 - quarantined with the reason, never dropped
             work.rollback_record()
-            events.reset(mark)
-            for name in counts.__dataclass_fields__:
-                setattr(result, name, getattr(counts, name))
-            self._quarantine(work, row, exc, events, result)
+            vars(result).update(counts)  # the step's counts go with its writes
+            self._quarantine(work, row, exc, result)
             result.processed += 1
             return None
 
-    def _run_planned(self, work: BatchWork, rows: list[InboxRow], lookup: _Lookup, events: Events,
-                     result: BatchResult) -> None:
-        plans = [p for p in (self._guarded(work, row, events, result, lambda row=row: self._plan(work, row, lookup),
-                                           finish=False) for row in rows) if p is not None]
-        inquiries = [p for p in plans if isinstance(p.normalized, Inquiry)]
-        matched = {p.account for p in inquiries if isinstance(p.account, str)}
+    def _finished(self, work: BatchWork, row: InboxRow, result: BatchResult,
+                  step: Callable[Concatenate[BatchWork, P], Finished], *args: P.args, **kwargs: P.kwargs) -> bool:
+        """Run ``step(work, ...)`` guarded and mark ``row`` finished; False if it was quarantined."""
+        got = self._guarded(work, row, result, step, work, *args, **kwargs)
+        if got is None:
+            return False
+        work.finish(row.id, *got)
+        result.processed += 1
+        return True
+
+    def _run_planned(self, work: BatchWork, rows: list[InboxRow], result: BatchResult) -> None:
+        plans = [p for p in (self._guarded(work, row, result, self._plan, work, row) for row in rows) if p is not None]
+        self._prefetch(work, plans)
+        for plan in plans:
+            if not self._finished(work, plan.row, result, self._finish, plan, result) and plan.placement:
+                raise _Replan(plan.row.id)  # its account and keys may have reached later records
+
+    def _prefetch(self, work: BatchWork, plans: list[_Plan]) -> None:
+        """Read what finishing the planned inquiries will read, in a few bulk queries: the matched
+        accounts, their open leads, the contacts by match key, and the candidate duplicates of
+        the contacts that will be new (what ``place_contact`` would read one by one)."""
+        placed = [(p, p.placement) for p in plans if p.placement is not None]
+        matched = {pl.account_id for _, pl in placed if pl.new_account is None}
         work.prefetch_accounts(matched)
         work.prefetch_leads(matched)
-        self._prefetch_people(work, inquiries)
-        for plan in plans:
-            if isinstance(plan.normalized, Inquiry):
-                done = self._guarded(work, plan.row, events, result, lambda plan=plan: self._process_inquiry(
-                    work, plan.row, plan.normalized, plan.match, plan.account, events, result, plan.keys))
-                if done is None:
-                    raise _Replan(plan.row.id)  # its account and keys may have reached later records
-            elif plan.done is not None:  # an account record: all done while matching, in order
-                self._guarded(work, plan.row, events, result, lambda plan=plan: plan.done)
-            else:
-                self._guarded(work, plan.row, events, result,
-                              lambda plan=plan: self._process_outcome(work, plan.row.record, plan.normalized,
-                                                                      events, result))
-
-    def _prefetch_people(self, work: BatchWork, plans: list[_Plan]) -> None:
-        """Read the batch's contacts by match key, then the candidate duplicates of the contacts
-        that will be new, in a few queries (what ``place_contact`` would read one by one)."""
         people = work.people
-        placed = []
-        for plan in plans:
-            assert isinstance(plan.normalized, Inquiry) and plan.account is not None
-            plan.keys = keys = person_keys(self.plugins, plan.normalized.contact)
-            placed.append((plan.account if isinstance(plan.account, str) else plan.account.id, keys))
-        people.prefetch(keys.match for _, keys in placed if keys.match)
+        for plan, _ in placed:
+            assert isinstance(plan.normalized, Inquiry)
+            plan.keys = person_keys(self.plugins, plan.normalized.contact)
+        people.prefetch(p.keys.match for p, _ in placed if p.keys and p.keys.match)
         names: set[tuple[str, str]] = set()
         phones: set[str] = set()
-        for account_id, keys in placed:
-            if people.find(account_id, keys.match) is None:
+        for plan, placement in placed:
+            keys = plan.keys
+            assert keys is not None
+            if people.find(placement.account_id, keys.match) is None:
                 if keys.name:
-                    names.add((account_id, keys.name))
+                    names.add((placement.account_id, keys.name))
                 if keys.phone:
                     phones.add(keys.phone)
         people.prefetch_candidates(names, phones)
 
-    def _plan(self, work: BatchWork, row: InboxRow, lookup: _Lookup) -> _Plan:
-        normalized = self._normalize(row.record)
-        if isinstance(normalized, AccountRecord):
-            # It matches and may open an account: that must happen in order with the inquiries.
-            return _Plan(row, normalized, done=self._process_account(work, row.record, normalized, lookup))
-        if isinstance(normalized, OutcomeReport):
-            return _Plan(row, normalized)
-        match, account = self._place(work, normalized, lookup)
-        return _Plan(row, normalized, match, account)
-
-    def _quarantine(self, work: BatchWork, row: InboxRow, exc: Exception, events: Events, result: BatchResult) -> None:
+    def _quarantine(self, work: BatchWork, row: InboxRow, exc: Exception, result: BatchResult) -> None:
         reason, fld = _reason_of(exc)
         if not isinstance(exc, InvalidRecord | IllegalTransition):
             log.error("record %s failed; quarantined: %s", row.id, reason, exc_info=exc)
@@ -299,10 +301,11 @@ class Pipeline(LeadLifecycle):
         work.quarantine({"inbox_id": row.id, "connector": rec.connector, "stream": rec.stream, "raw": rec.payload,
                          "reason": reason, "field": fld, "source_ref": rec.external_id})
         work.finish(row.id, "quarantined", None)
-        events.quarantined.append((rec.connector, rec.stream, reason, {"inbox_id": row.id, "field": fld}))
+        work.events.quarantined.append((rec.connector, rec.stream, reason, {"inbox_id": row.id, "field": fld}))
         result.quarantined += 1
 
-    def _fire(self, events: Events) -> None:
+    def fire(self, events: Events) -> None:
+        """Tell the plugins what a committed batch did (``hub_lead_routed``, ``hub_outcome``...)."""
         for lead, decision in events.routed:
             self.plugins.lead_routed(lead, decision)
         for lead, outcome in events.outcomes:
@@ -310,64 +313,36 @@ class Pipeline(LeadLifecycle):
         for connector, stream, reason, details in events.quarantined:
             self.plugins.record_quarantined(connector, stream, reason, details)
 
-    # -- one record --------------------------------------------------------------------------
-    def _process_record(
-        self, work: BatchWork, row: InboxRow, lookup: _Lookup, events: Events, result: BatchResult
-    ) -> tuple[str, str | None]:
-        rec = row.record
-        if rec.deleted:
+    # -- one record: plan, then finish -------------------------------------------------------
+    def _process_record(self, work: BatchWork, row: InboxRow, result: BatchResult) -> Finished:
+        """One record in one pass: plan it and finish it at once (the planned path does the same
+        in three passes, over a run of records)."""
+        if row.record.deleted:
             return self._deleted(work, row, result)
-        if rec.connector in self._echo_sources:
-            known = work.find_xref("lead", rec.connector, rec.external_id)
-            if known is not None and self.connectors[rec.connector].is_echo(rec, known[1]):
-                result.echoes += 1
-                return "echo", known[0]
-        normalized = self._normalize(rec)
-        if isinstance(normalized, OutcomeReport):
-            return self._process_outcome(work, rec, normalized, events, result)
+        echo = self._echo(work, row, result)
+        if echo is not None:
+            return echo
+        return self._finish(work, self._plan(work, row), result)
+
+    def _plan(self, work: BatchWork, row: InboxRow) -> _Plan:
+        """Normalize the record; place an inquiry; an account record is done entirely here (it
+        matches and may open an account, which must happen in order with the inquiries)."""
+        normalized = self.normalize(row.record)
         if isinstance(normalized, AccountRecord):
-            return self._process_account(work, rec, normalized, lookup)
-        match, account = self._place(work, normalized, lookup)
-        return self._process_inquiry(work, row, normalized, match, account, events, result)
+            return _Plan(row, normalized, done=self._place_known_account(work, row.record, normalized))
+        if isinstance(normalized, OutcomeReport):
+            return _Plan(row, normalized)
+        return _Plan(row, normalized, placement=self.place(work, normalized))
 
-    def _process_account(self, work: BatchWork, rec: Any, record: AccountRecord, lookup: _Lookup) -> tuple[str, None]:
-        """A company a CRM knows: match it to a hub account and keep the CRM's id (no lead)."""
-        ref = record.source_ref or rec.external_id
-        if work.find_xref("account", rec.connector, ref) is not None:
-            return "done", None  # known already; a company's later edits change nothing here
-        probe = Inquiry(source=rec, company=record.company, activity=Activity(kind="crm_account", source=rec.connector))
-        match, placed = self._place(work, probe, lookup)
-        account_id = placed if isinstance(placed, str) else placed.id
-        work.set_xref("account", rec.connector, ref, account_id, rec.version or None)
-        work.audit([{"lead_id": None, "account_id": account_id, "action": "account",
-                     "reason": f"known in {rec.connector} as {ref}: {match.reason}"}])
-        return "done", None
+    def _finish(self, work: BatchWork, plan: _Plan, result: BatchResult) -> Finished:
+        if plan.done is not None:
+            return plan.done
+        if isinstance(plan.normalized, OutcomeReport):
+            return self._report_outcome(work, plan.normalized, result)
+        assert isinstance(plan.normalized, Inquiry) and plan.placement is not None
+        return self._finish_inquiry(work, plan.row, plan.normalized, plan.placement, result, plan.keys)
 
-    def _process_outcome(self, work: BatchWork, rec: Any, report: OutcomeReport, events: Events,
-                         result: BatchResult) -> tuple[str, str | None]:
-        lead = self._resolve_lead(work, rec.connector, report.lead_ref)
-        if lead is None:
-            raise InvalidRecord(
-                f"outcome for unknown lead {report.lead_ref!r} from {rec.connector}: "
-                "replay it once the lead exists"
-            )
-        outcome = Outcome(lead_id=lead.id, status=report.status, reason=report.reason,
-                          amount=report.amount, reported_by=rec.connector)
-        if self._apply_outcome(work, lead, outcome, events):
-            result.outcomes += 1
-        return "done", lead.id
-
-    def _normalize(self, rec: Any) -> Inquiry | OutcomeReport | AccountRecord:
-        type_name = self._types.get(rec.connector, rec.connector)
-        view = rec if type_name == rec.connector else rec.model_copy(update={"connector": type_name})
-        normalized = self.plugins.normalize(view, self.mappings)
-        if normalized is None:
-            raise InvalidRecord(f"no plugin could normalize {rec.connector}/{rec.stream} records")
-        if view is not rec:
-            normalized = normalized.model_copy(update={"source": rec})
-        return normalized
-
-    def _deleted(self, work: BatchWork, row: InboxRow, result: BatchResult) -> tuple[str, str | None]:
+    def _deleted(self, work: BatchWork, row: InboxRow, result: BatchResult) -> Finished:
         """A record deleted at its source: forget the cross-reference; the lead itself stays."""
         rec = row.record
         result.deleted += 1
@@ -381,6 +356,43 @@ class Pipeline(LeadLifecycle):
                                "the lead stays in the hub (its history is kept)"}])
         return "deleted", known[0]
 
+    def _echo(self, work: BatchWork, row: InboxRow, result: BatchResult) -> Finished | None:
+        """The hub's own write read back from a connector it pushes to: nothing to do."""
+        rec = row.record
+        if rec.connector not in self._echo_sources:
+            return None
+        known = work.find_xref("lead", rec.connector, rec.external_id)
+        if known is None or not self.connectors[rec.connector].is_echo(rec, known[1]):
+            return None
+        result.echoes += 1
+        return "echo", known[0]
+
+    def _place_known_account(self, work: BatchWork, rec: SourceRecord, record: AccountRecord) -> Finished:
+        """A company a CRM knows: place it on a hub account and keep the CRM's id (no lead)."""
+        ref = record.source_ref or rec.external_id
+        if work.find_xref("account", rec.connector, ref) is not None:
+            return "done", None  # known already; a company's later edits change nothing here
+        probe = Inquiry(source=rec, company=record.company, activity=Activity(kind="crm_account", source=rec.connector))
+        placement = self.place(work, probe)
+        work.set_xref("account", rec.connector, ref, placement.account_id, rec.version or None)
+        work.audit([{"lead_id": None, "account_id": placement.account_id, "action": "account",
+                     "reason": f"known in {rec.connector} as {ref}: {placement.match.reason}"}])
+        return "done", None
+
+    def _report_outcome(self, work: BatchWork, report: OutcomeReport, result: BatchResult) -> Finished:
+        rec = report.source
+        lead = self._resolve_lead(work, rec.connector, report.lead_ref)
+        if lead is None:
+            raise InvalidRecord(
+                f"outcome for unknown lead {report.lead_ref!r} from {rec.connector}: "
+                "replay it once the lead exists"
+            )
+        outcome = Outcome(lead_id=lead.id, status=report.status, reason=report.reason,
+                          amount=report.amount, reported_by=rec.connector)
+        if self.apply_outcome(work, lead, outcome):
+            result.outcomes += 1
+        return "done", lead.id
+
     def _resolve_lead(self, work: BatchWork, system: str, ref: str) -> Lead | None:
         if ref.startswith("lead_"):
             lead = work.lead(ref)
@@ -389,20 +401,57 @@ class Pipeline(LeadLifecycle):
         found = work.find_xref("lead", system, ref)
         return work.lead(found[0]) if found else None
 
-    def _match(self, inquiry: Inquiry, lookup: _Lookup) -> AccountMatch:
-        match = self.plugins.match_account(inquiry, lookup)
-        if match is not None:
-            return match
-        name = inquiry.company.name or inquiry.company.domain or "Unknown company"
-        return AccountMatch(MatchOutcome.NEW, "no matcher decided: new account", new_account_name=name,
-                            new_account_domain=inquiry.company.domain)
+    def _finish_inquiry(self, work: BatchWork, row: InboxRow, inquiry: Inquiry, placement: Placement,
+                        result: BatchResult, keys: PersonKeys | None = None) -> Finished:
+        """Merge, score, qualify and route a placed inquiry."""
+        merged = self.merge(work, inquiry, placement, inbox_id=row.id, keys=keys)
+        lead, account = merged.lead, merged.account
+        if merged.created:
+            result.leads_created += 1
+        else:
+            result.leads_merged += 1
+        self.score(work, lead, inquiry, account)
+        self.qualify(work, lead, account)
+        if lead.status == LeadStatus.QUALIFIED:
+            if self.route(work, lead, account) is not None:
+                result.routed += 1
+        elif not merged.created and lead.status in (LeadStatus.ROUTED, LeadStatus.ACCEPTED, LeadStatus.ESCALATED):
+            for dest in work.lead_destinations(lead.id):  # the CRM sees the new contact/activity
+                work.enqueue(dest, "lead", lead.id)
+        lead.updated_at = utcnow()
+        work.put_lead(lead, new=merged.created)
+        if inquiry.source_ref:
+            rec = inquiry.source
+            work.set_xref("lead", rec.connector, inquiry.source_ref, lead.id, rec.version or None)
+        return "done", lead.id
 
-    def _place(self, work: BatchWork, inquiry: Inquiry, lookup: _Lookup) -> tuple[AccountMatch, Account | str]:
-        """Match the inquiry; open its new account or name the matched one; index its keys."""
-        match = self._match(inquiry, lookup)
+    # -- the steps ---------------------------------------------------------------------------
+    def normalize(self, record: SourceRecord) -> Inquiry | OutcomeReport | AccountRecord:
+        """Step *normalize*: the record in the shared schema (``hub_normalize``, with the mapping
+        of the connector's type); its ``source`` is ``record`` itself.
+
+        :raises InvalidRecord: no plugin could normalize it (the record is quarantined).
+        """
+        type_name = self._types.get(record.connector, record.connector)
+        view = record if type_name == record.connector else record.model_copy(update={"connector": type_name})
+        normalized = self.plugins.normalize(view, self.mappings)
+        if normalized is None:
+            raise InvalidRecord(f"no plugin could normalize {record.connector}/{record.stream} records")
+        if view is not record:
+            normalized = normalized.model_copy(update={"source": record})
+        return normalized
+
+    def place(self, work: BatchWork, inquiry: Inquiry) -> Placement:
+        """Step *place*: match the inquiry's company (``hub_match_account``); open its new account
+        or name the matched one; index the account under the match's keys for later inquiries."""
+        match = self.plugins.match_account(inquiry, _Lookup(work))
+        if match is None:
+            name = inquiry.company.name or inquiry.company.domain or "Unknown company"
+            match = AccountMatch(MatchOutcome.NEW, "no matcher decided: new account", new_account_name=name,
+                                 new_account_domain=inquiry.company.domain)
         if match.outcome == MatchOutcome.MATCHED and match.account_id:
             work.add_account_keys(match.account_id, match.keys)
-            return match, match.account_id
+            return Placement(match, match.account_id)
         account = Account(
             name=match.new_account_name or inquiry.company.name or inquiry.company.domain or "Unknown company",
             domains=[d for d in [match.new_account_domain or inquiry.company.domain] if d],
@@ -410,17 +459,22 @@ class Pipeline(LeadLifecycle):
         )
         work.create_account(account)
         work.add_account_keys(account.id, match.keys)
-        return match, account
+        return Placement(match, account.id, account)
 
-    def _process_inquiry(
-        self, work: BatchWork, row: InboxRow, inquiry: Inquiry, match: AccountMatch, placed: Account | str,
-        events: Events, result: BatchResult, keys: PersonKeys | None = None,
-    ) -> tuple[str, str | None]:
-        rec = inquiry.source
-        account = work.account(placed) if isinstance(placed, str) else placed
+    def merge(self, work: BatchWork, inquiry: Inquiry, placement: Placement, *, inbox_id: int | None = None,
+              keys: PersonKeys | None = None) -> Merged:
+        """Step *merge*: join the open lead of the account and product line, or open a lead (also
+        when the open one was recycled longer than the recycle window ago); put the inquiry's
+        person on it once and add its activity. Audits the match, the merge and any doubt (an
+        uncertain match queues a review, a new contact may be a duplicate).
+
+        :param inbox_id: the inbox row the inquiry came from (kept with the activity).
+        :param keys: the contact's :func:`~hub.pipeline.contacts.person_keys`, if worked out already.
+        """
+        match, rec = placement.match, inquiry.source
+        account = placement.new_account or work.account(placement.account_id)
         if account is None:
-            raise InvalidRecord(f"the matcher chose account {match.account_id}, which does not exist")
-
+            raise InvalidRecord(f"the matcher chose account {placement.account_id}, which does not exist")
         lead_id = work.open_lead_id(account.id, inquiry.product_line)
         lead = work.lead(lead_id) if lead_id else None
         recycled = lead if lead is not None and self._past_window(lead, inquiry.activity.at) else None
@@ -431,58 +485,66 @@ class Pipeline(LeadLifecycle):
             lead = Lead(account_id=account.id, product_line=inquiry.product_line, source_connector=rec.connector,
                         partner_id=inquiry.partner_id)
             work.put_lead(lead, new=True)  # known to the batch from here on (same object)
-            result.leads_created += 1
-        else:
-            result.leads_merged += 1
 
-        entry = LeadAudit(work, lead.id, account.id)
-        entry("match", match.reason, outcome=str(match.outcome), score=match.score, account_id=account.id)
+        audit = LeadAudit(work, lead.id, account.id)
+        audit("match", match.reason, outcome=str(match.outcome), score=match.score, account_id=account.id)
         if match.outcome == MatchOutcome.UNCERTAIN and match.account_id:
             work.add_match_review({"lead_id": lead.id, "account_id": account.id, "candidate_id": match.account_id,
                                    "score": match.score, "reason": match.reason})
         if not created:
-            entry("merge", f"joined the open {lead.product_line} lead of this account (now "
+            audit("merge", f"joined the open {lead.product_line} lead of this account (now "
                            f"{len(lead.activities) + 1} activities); owner stays {lead.owner_id or 'unassigned'}")
         if recycled is not None:
-            self._audit_recycled(work, recycled, lead, inquiry.activity.at, entry)
+            self._audit_recycled(work, recycled, lead, inquiry.activity.at, audit)
 
         # Contact: one per person (match key) per account; a new one may be a candidate duplicate.
         contact_id = place_contact(work, self.plugins, account.id, lead, inquiry.contact,
-                                   keys or person_keys(self.plugins, inquiry.contact), entry)
+                                   keys or person_keys(self.plugins, inquiry.contact), audit)
         # The activity's source is the connector instance: outcomes flow back to it.
         activity = inquiry.activity.model_copy(update={"source": rec.connector})
         lead.activities.append(activity)
+        work.add_activity(lead.id, contact_id, inbox_id, {"kind": activity.kind, "at": activity.at,
+                                                          "source": activity.source, "details": activity.details})
+        return Merged(lead, account, created, contact_id)
 
-        parts = self.plugins.score(lead, inquiry, account)
+    def score(self, work: BatchWork, lead: Lead, inquiry: Inquiry, account: Account, *,
+              actor: str = "hub") -> Scored:
+        """Step *score*: the sum of every ``hub_score`` part becomes ``lead.score``; audited with
+        each part's reason."""
+        parts = tuple(self.plugins.score(lead, inquiry, account))
         lead.score = sum(p.points for p in parts)
-        entry("score", f"score {lead.score}: " + ("; ".join(p.reason for p in parts) or "no signals"),
-              parts=[{"points": p.points, "reason": p.reason, "plugin": p.plugin} for p in parts])
+        LeadAudit(work, lead.id, account.id, actor)(
+            "score", f"score {lead.score}: " + ("; ".join(p.reason for p in parts) or "no signals"),
+            parts=[{"points": p.points, "reason": p.reason, "plugin": p.plugin} for p in parts])
+        return Scored(lead.score, parts)
 
-        threshold = self.settings.qualify_score
-        if lead.status in (LeadStatus.NEW, LeadStatus.NURTURE) and lead.score >= threshold:
+    def qualify(self, work: BatchWork, lead: Lead, account: Account, *, actor: str = "hub") -> QualifyDecision | None:
+        """Step *qualify*: a lead in ``new`` or ``nurture`` goes to sales (``qualified``) or stays
+        with marketing, as ``hub_qualify`` decides (nobody deciding: nurture). A change of status
+        is audited with the decision's reason.
+
+        :returns: the decision, or ``None`` for a lead already with sales (it is not asked again).
+        """
+        if lead.status not in (LeadStatus.NEW, LeadStatus.NURTURE):
+            return None
+        decision = self.plugins.qualify(lead, account) or QualifyDecision(False, NO_QUALIFY_POLICY)
+        if decision.qualified:
             lead.move_to(LeadStatus.QUALIFIED)
-            entry("status", f"qualified: score {lead.score} reaches the bar of {threshold}", status="qualified")
         elif lead.status == LeadStatus.NEW:
             lead.move_to(LeadStatus.NURTURE)
-            entry("status", f"nurture: score {lead.score} is below the bar of {threshold}", status="nurture")
+        else:
+            return decision  # stays in nurture: nothing changed, nothing to say
+        LeadAudit(work, lead.id, account.id, actor)("status", decision.reason, status=str(lead.status))
+        return decision
 
-        work.add_activity(lead.id, contact_id, row.id, {"kind": activity.kind, "at": activity.at,
-                                                        "source": activity.source, "details": activity.details})
-        if lead.status == LeadStatus.QUALIFIED:
-            decision = self._route(work, lead, account, entry)
-            if decision is not None:
-                result.routed += 1
-                events.routed.append((lead, decision))
-        elif not created and lead.status in (LeadStatus.ROUTED, LeadStatus.ACCEPTED, LeadStatus.ESCALATED):
-            for dest in work.lead_destinations(lead.id):  # the CRM sees the new contact/activity
-                work.enqueue(dest, "lead", lead.id)
-        lead.updated_at = utcnow()
-        work.put_lead(lead, new=created)
-        if inquiry.source_ref:
-            work.set_xref("lead", rec.connector, inquiry.source_ref, lead.id, rec.version or None)
-        return "done", lead.id
+    def route(self, work: BatchWork, lead: Lead, account: Account, *, actor: str = "hub") -> RouteDecision | None:
+        """Step *route*: ``hub_route`` chooses the qualified lead's owner; the lead becomes
+        ``routed`` with its SLA due time, is queued for delivery to its destinations, its
+        sources hear it reached an owner, and a ``hub_lead_routed`` event waits for the commit.
 
-    def _route(self, work: BatchWork, lead: Lead, account: Account, entry: LeadAudit) -> RouteDecision | None:
+        :returns: the decision, or ``None`` when nobody could be chosen (the lead waits qualified).
+        """
+        audit = LeadAudit(work, lead.id, account.id, actor)
         parent = work.account(account.parent_id) if account.parent_id else None
         ctx = RoutingContext(
             lead=lead, account=account, parent_account=parent, owners=self.owners,
@@ -490,7 +552,7 @@ class Pipeline(LeadLifecycle):
         )
         decision = self.plugins.route(ctx)
         if decision is None:
-            entry("route", "no owner could be chosen: the lead waits qualified; add owners to hub.toml")
+            audit("route", "no owner could be chosen: the lead waits qualified; add owners to hub.toml")
             return None
         owner = self._owners_by_id.get(decision.owner_id)
         lead.move_to(LeadStatus.ROUTED)
@@ -499,7 +561,7 @@ class Pipeline(LeadLifecycle):
         lead.sla_due_at = utcnow() + sla if sla is not None else None
         dests = self._destinations(decision, owner)
         due = f"; SLA due {lead.sla_due_at:%Y-%m-%d %H:%M} UTC" if lead.sla_due_at else ""
-        entry("route", f"routed to {owner.name if owner else decision.owner_id}: {decision.reason}{due}"
+        audit("route", f"routed to {owner.name if owner else decision.owner_id}: {decision.reason}{due}"
               + (f"; delivered to {', '.join(dests)}" if dests else "; no destination configured"),
               owner_id=decision.owner_id, destinations=dests)
         for dest in dests:
@@ -510,6 +572,7 @@ class Pipeline(LeadLifecycle):
         for name in self._outcome_listeners(work, lead, "hub"):
             if name not in dests:
                 work.enqueue(name, "outcome", lead.id, routed.model_dump(mode="json"))
+        work.events.routed.append((lead, decision))
         return decision
 
     def _destinations(self, decision: RouteDecision, owner: Owner | None) -> list[str]:
@@ -537,7 +600,3 @@ def _reason_of(exc: Exception) -> tuple[str, str | None]:
         loc = ".".join(str(p) for p in err["loc"])
         return f"field '{loc}': {err['msg']}", loc
     return f"internal error while processing ({type(exc).__name__}: {exc}); fix the cause and replay", None
-
-
-def _unused(conn: Connection) -> None:  # pragma: no cover - keeps the Connection import typed
-    del conn

@@ -1,8 +1,8 @@
 """A lead's life after its first inquiry: outcomes, the SLA watch, and the recycle window.
 
 A mixin of :class:`hub.pipeline.engine.Pipeline` (which holds the store, plugins, connectors, owners and
-settings it uses), plus the two small helpers every step shares: :class:`Events` (plugin events
-fired after the commit) and :class:`LeadAudit` (a lead's audit entries, buffered in the batch).
+settings it uses), plus :class:`LeadAudit` (a lead's audit entries, buffered in the batch), which
+every step shares.
 
 The recycle window: a lead sales gave back (rejected, or sent back to nurture after it left it,
 :attr:`hub.schema.Lead.recycled_at`) absorbs new activity of its account and product line only
@@ -12,34 +12,18 @@ lead, and both leads' trails say so. Won and lost leads are closed and never abs
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from hub.pipeline.batch import BatchWork
 from hub.connector import Capability, Connector
-from hub.decisions import Owner, RouteDecision, SlaActionKind
+from hub.decisions import Owner, SlaActionKind
+from hub.pipeline.batch import BatchWork, Events
 from hub.plugins import HubPlugins
 from hub.schema import RECYCLED, IllegalTransition, Lead, LeadStatus, Outcome, path_to, utcnow
 from hub.store import Store
 
 if TYPE_CHECKING:
     from hub.pipeline.engine import PipelineSettingsView
-
-
-@dataclass
-class Events:
-    """Plugin events of one batch, fired after it commits (a failed record's are dropped)."""
-
-    routed: list[tuple[Lead, RouteDecision]] = field(default_factory=list)
-    outcomes: list[tuple[Lead, Outcome]] = field(default_factory=list)
-    quarantined: list[tuple[str, str, str, dict[str, Any]]] = field(default_factory=list)
-
-    def mark(self) -> tuple[int, int, int]:
-        return len(self.routed), len(self.outcomes), len(self.quarantined)
-
-    def reset(self, mark: tuple[int, int, int]) -> None:
-        del self.routed[mark[0]:], self.outcomes[mark[1]:], self.quarantined[mark[2]:]
 
 
 class LeadAudit:
@@ -49,8 +33,9 @@ class LeadAudit:
         self.work, self.lead_id, self.account_id, self.actor = work, lead_id, account_id, actor
 
     def __call__(self, action: str, reason: str, **details: Any) -> None:
-        self.work.audit([{"lead_id": self.lead_id, "account_id": self.account_id, "action": action,
-                          "reason": reason, "actor": self.actor, "details": details}])
+        self.work.inserts["audit"].append({"at": utcnow(), "lead_id": self.lead_id, "account_id": self.account_id,
+                                           "action": action, "reason": reason, "actor": self.actor,
+                                           "details": details})
 
 
 class LeadLifecycle:
@@ -62,7 +47,7 @@ class LeadLifecycle:
     owners: list[Owner]
     settings: PipelineSettingsView
 
-    def _fire(self, events: Events) -> None:
+    def fire(self, events: Events) -> None:
         raise NotImplementedError  # the engine's
 
     def _past_window(self, lead: Lead, at: datetime) -> bool:
@@ -81,10 +66,12 @@ class LeadLifecycle:
                        f"(recycle window {window} days)", next_lead=new.id)
 
     # -- outcomes ----------------------------------------------------------------------------
-    def _apply_outcome(self, work: BatchWork, lead: Lead, outcome: Outcome, events: Events | None,
-                       actor: str | None = None) -> bool:
-        """Move ``lead`` to ``outcome.status`` through legal steps, audit each, tell its sources.
+    def apply_outcome(self, work: BatchWork, lead: Lead, outcome: Outcome, *, actor: str | None = None) -> bool:
+        """Step *apply outcome*: move ``lead`` to ``outcome.status`` through legal steps, audit each,
+        queue the outcome for the lead's sources and destinations that take outcomes, and an
+        ``hub_outcome`` event (``work.events``, fired after the commit).
 
+        :param actor: who the audit names (default: the reporting system).
         :returns: False when the lead already has that status (a repeated report).
         :raises IllegalTransition: when the status cannot be reached from the current one.
         """
@@ -107,8 +94,7 @@ class LeadLifecycle:
                           "amount": outcome.amount, "at": outcome.at, "reported_by": outcome.reported_by})
         for dest in self._outcome_listeners(work, lead, outcome.reported_by):
             work.enqueue(dest, "outcome", lead.id, outcome.model_dump(mode="json"))
-        if events is not None:
-            events.outcomes.append((lead, outcome))
+        work.events.outcomes.append((lead, outcome))
         return True
 
     def _outcome_listeners(self, work: BatchWork, lead: Lead, reporter: str) -> list[str]:
@@ -120,15 +106,14 @@ class LeadLifecycle:
 
     def record_outcome(self, outcome: Outcome, actor: str = "operator") -> Lead:
         """Apply an outcome outside a batch (CLI, partner approvals, tests); commits at once."""
-        events = Events()
         with self.store.engine.begin() as conn:
             work = BatchWork(self.store, conn)
             lead = work.lead(outcome.lead_id)
             if lead is None:
                 raise LookupError(f"no lead {outcome.lead_id}; list leads with `leadhub leads list`")
-            self._apply_outcome(work, lead, outcome, events, actor=actor)
+            self.apply_outcome(work, lead, outcome, actor=actor)
             work.flush()
-        self._fire(events)
+        self.fire(work.events)
         return lead
 
     # -- SLA ---------------------------------------------------------------------------------

@@ -20,17 +20,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, or_, select, update
+from sqlalchemy import Connection
 
-from hub.pipeline.contacts import name_key, phone_key
 from hub.decisions import ContactRecord
+from hub.pipeline.contacts import name_key, phone_key
 from hub.plugins import HubPlugins
-from hub.schema import Contact, utcnow
+from hub.schema import Contact
 from hub.store import Store
-from hub.store import tables as t
-from hub.store.sql import _insert_ignore
-
-_c, _d = t.contacts.c, t.contact_duplicates.c
+from hub.store import contacts as cs
+from hub.store.reviews import add_audit, count_activities, touch_leads
 
 
 @dataclass
@@ -45,18 +43,10 @@ class ContactDecision:
 
 def _people(conn: Connection, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
     """Contacts by id, with their account's name and a display string."""
-    wanted = list(dict.fromkeys(ids))
-    if not wanted:
-        return {}
-    rows = conn.execute(select(t.contacts, t.accounts.c.name.label("account_name"))
-                        .join(t.accounts, t.accounts.c.id == _c.account_id, isouter=True)
-                        .where(_c.id.in_(wanted))).mappings()
-    out = {}
-    for r in rows:
-        person = dict(r)
-        person["display"] = ContactRecord(r["id"], r["account_id"], r["email"], r["first_name"], r["last_name"]).display
-        out[r["id"]] = person
-    return out
+    people = cs.contacts_with_accounts(conn, ids)
+    for r in people.values():
+        r["display"] = ContactRecord(r["id"], r["account_id"], r["email"], r["first_name"], r["last_name"]).display
+    return people
 
 
 def _with_people(conn: Connection, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -75,46 +65,24 @@ def _with_people(conn: Connection, rows: list[dict[str, Any]]) -> list[dict[str,
 
 def duplicates(conn: Connection, *, status: str | None = "open", limit: int = 100) -> list[dict[str, Any]]:
     """Candidate duplicates (``status`` None: every status), oldest first, with both people."""
-    stmt = select(t.contact_duplicates).order_by(_d.id).limit(limit)
-    if status:
-        stmt = stmt.where(_d.status == status)
-    return _with_people(conn, [dict(r) for r in conn.execute(stmt).mappings()])
+    return _with_people(conn, cs.duplicate_candidates(conn, status=status, limit=limit))
 
 
 def duplicates_of(conn: Connection, contact_ids: list[str]) -> list[dict[str, Any]]:
     """Open candidates involving any of these contacts (``leads show`` mentions them)."""
-    if not contact_ids:
-        return []
-    rows = conn.execute(select(t.contact_duplicates).where(
-        _d.status == "open", or_(_d.contact_id.in_(contact_ids), _d.other_id.in_(contact_ids))).order_by(_d.id))
-    return _with_people(conn, [dict(r) for r in rows.mappings()])
-
-
-def _pair(conn: Connection, a: str, b: str) -> dict[str, Any] | None:
-    row = conn.execute(select(t.contact_duplicates).where(or_(
-        (_d.contact_id == a) & (_d.other_id == b), (_d.contact_id == b) & (_d.other_id == a))).order_by(_d.id.desc())
-    ).mappings().first()
-    return dict(row) if row else None
+    return _with_people(conn, cs.open_duplicates_of(conn, contact_ids))
 
 
 def _audit(conn: Connection, lead_ids: Iterable[str], account_id: str | None, reason: str, by: str,
            **details: Any) -> None:
     targets: list[str | None] = [*dict.fromkeys(lead_ids)] or [None]  # no lead: on the account only
-    rows = [{"lead_id": lead_id, "account_id": account_id, "at": utcnow(), "action": "contact", "actor": by,
-             "reason": reason, "details": details} for lead_id in targets]
-    conn.execute(insert(t.audit), rows)
+    for lead_id in targets:
+        add_audit(conn, lead_id, account_id, "contact", reason, by, **details)
 
 
 def _touch(conn: Connection, lead_ids: Iterable[str]) -> None:
     """A new version tells the engine's cache of lead histories that these leads' people changed."""
-    ids = list(set(lead_ids))
-    if ids:
-        conn.execute(update(t.leads).where(t.leads.c.id.in_(ids)).values(version=t.leads.c.version + 1))
-
-
-def _leads_of(conn: Connection, contact_ids: list[str]) -> list[str]:
-    return [r[0] for r in conn.execute(select(t.lead_contacts.c.lead_id).where(
-        t.lead_contacts.c.contact_id.in_(contact_ids)).distinct())]
+    touch_leads(conn, list(set(lead_ids)))
 
 
 # -- deciding --------------------------------------------------------------------------------
@@ -134,36 +102,27 @@ def merge(store: Store, keep: str, duplicate: str, *, by: str, note: str = "") -
             if people[cid]["merged_into"]:
                 raise ValueError(f"contact {cid} was merged into {people[cid]['merged_into']} already; "
                                  f"name that one, or undo with `leadhub contacts unmerge {cid}`")
-        row = _pair(conn, keep, duplicate)
+        row = cs.duplicate_pair(conn, keep, duplicate)
         if row is None:  # a person may merge a pair the engine never proposed
-            row_id = conn.execute(insert(t.contact_duplicates).values(
-                contact_id=duplicate, other_id=keep, confidence=0.0, status="open", created_at=utcnow(),
-                reason=f"no candidate was recorded: {by} merged them", details={}).returning(_d.id)).scalar_one()
+            row_id = cs.add_duplicate(conn, duplicate, keep, 0.0, f"no candidate was recorded: {by} merged them")
         else:
             row_id = row["id"]
         # Lead links: moved to the survivor, or dropped where the survivor is on the lead already.
-        links = conn.execute(select(t.lead_contacts).where(t.lead_contacts.c.contact_id == duplicate)).mappings().all()
-        have = set(_leads_of(conn, [keep]))
-        moved = [[r["lead_id"], r["position"]] for r in links if r["lead_id"] not in have]
-        dropped = [[r["lead_id"], r["position"]] for r in links if r["lead_id"] in have]
-        for lead_id, _ in moved:
-            conn.execute(update(t.lead_contacts).where(t.lead_contacts.c.lead_id == lead_id,
-                                                       t.lead_contacts.c.contact_id == duplicate).values(contact_id=keep))
-        if dropped:
-            conn.execute(delete(t.lead_contacts).where(t.lead_contacts.c.contact_id == duplicate,
-                                                       t.lead_contacts.c.lead_id.in_([d[0] for d in dropped])))
-        activities = [r[0] for r in conn.execute(select(t.activities.c.id).where(t.activities.c.contact_id == duplicate))]
-        if activities:
-            conn.execute(update(t.activities).where(t.activities.c.id.in_(activities)).values(contact_id=keep))
+        links = cs.lead_links(conn, duplicate)
+        have = set(cs.leads_with_contacts(conn, [keep]))
+        moved: list[list[Any]] = [[lead_id, position] for lead_id, position in links if lead_id not in have]
+        dropped: list[list[Any]] = [[lead_id, position] for lead_id, position in links if lead_id in have]
+        cs.relink(conn, duplicate, keep, [m[0] for m in moved])
+        cs.unlink(conn, duplicate, [d[0] for d in dropped])
+        activities = cs.contact_activities(conn, duplicate)
+        cs.set_activities_contact(conn, activities, keep)
         # Contacts merged into the duplicate earlier now point at the survivor (one hop, always).
-        chained = [r[0] for r in conn.execute(select(_c.id).where(_c.merged_into == duplicate))]
-        if chained:
-            conn.execute(update(t.contacts).where(_c.id.in_(chained)).values(merged_into=keep))
-        conn.execute(update(t.contacts).where(_c.id == duplicate).values(merged_into=keep))
+        chained = cs.merged_into(conn, duplicate)
+        cs.set_merged_into(conn, chained, keep)
+        cs.set_merged_into(conn, [duplicate], keep)
         details = {"keep": keep, "duplicate": duplicate, "moved": moved, "dropped": dropped,
                    "activities": activities, "chained": chained, "note": note}
-        conn.execute(update(t.contact_duplicates).where(_d.id == row_id).values(
-            status="merged", decided_at=utcnow(), decided_by=by, details=details))
+        cs.decide_duplicate(conn, row_id, "merged", by, details)
         leads = [m[0] for m in moved] + [d[0] for d in dropped]
         _touch(conn, leads)
         text = (f"{by} merged contact {people[duplicate]['display']} ({duplicate}) into {people[keep]['display']} "
@@ -177,17 +136,17 @@ def keep_apart(store: Store, a: str, b: str, *, by: str, note: str = "") -> Cont
     """Close the open candidate of ``a`` and ``b``: different people, nothing moves."""
     why = f" ({note})" if note else ""
     with store.engine.begin() as conn:
-        row = _pair(conn, a, b)
+        row = cs.duplicate_pair(conn, a, b)
         if row is None:
             raise LookupError(f"no candidate pairs {a} and {b}; see `leadhub contacts duplicates`")
         if row["status"] != "open":
             raise ValueError(f"the candidate of {a} and {b} was already {row['status']} by {row['decided_by']}")
-        conn.execute(update(t.contact_duplicates).where(_d.id == row["id"]).values(
-            status="kept_apart", decided_at=utcnow(), decided_by=by))
+        cs.decide_duplicate(conn, row["id"], "kept_apart", by)
         people = _people(conn, [a, b])
         text = (f"{by} decided that contact {people.get(a, {}).get('display', a)} ({a}) and "
                 f"{people.get(b, {}).get('display', b)} ({b}) are different people{why}")
-        _audit(conn, _leads_of(conn, [a, b]), people.get(a, {}).get("account_id"), text, by, candidate=row["id"])
+        _audit(conn, cs.leads_with_contacts(conn, [a, b]), people.get(a, {}).get("account_id"), text, by,
+               candidate=row["id"])
     return ContactDecision(row["id"], "kept_apart", text)
 
 
@@ -195,32 +154,21 @@ def unmerge(store: Store, duplicate: str, *, by: str, note: str = "") -> Contact
     """Undo the merge of ``duplicate``: put back what moved; the candidate is open again."""
     why = f" ({note})" if note else ""
     with store.engine.begin() as conn:
-        rows = conn.execute(select(t.contact_duplicates).where(
-            _d.status == "merged", or_(_d.contact_id == duplicate, _d.other_id == duplicate)).order_by(_d.id.desc())
-        ).mappings().all()
+        rows = cs.merged_duplicates_of(conn, duplicate)
         row = next((r for r in rows if r["details"].get("duplicate") == duplicate), None)
         if row is None:
             raise LookupError(f"contact {duplicate} was not merged into another; see `leadhub contacts duplicates --all`")
         d = row["details"]
         keep = d["keep"]
-        if d["activities"]:
-            conn.execute(update(t.activities).where(t.activities.c.id.in_(d["activities"]))
-                         .values(contact_id=duplicate))
+        cs.set_activities_contact(conn, d["activities"], duplicate)
         links = [{"lead_id": lead_id, "contact_id": duplicate, "position": pos} for lead_id, pos in d["moved"] + d["dropped"]]
-        if links:
-            conn.execute(_insert_ignore(conn, t.lead_contacts, ["lead_id", "contact_id"]), links)
-        for lead_id, _ in d["moved"]:
-            # The survivor leaves a lead it joined through the merge, unless it did something there since.
-            still = conn.execute(select(func.count()).select_from(t.activities).where(
-                t.activities.c.lead_id == lead_id, t.activities.c.contact_id == keep)).scalar_one()
-            if not still:
-                conn.execute(delete(t.lead_contacts).where(t.lead_contacts.c.lead_id == lead_id,
-                                                           t.lead_contacts.c.contact_id == keep))
-        if d["chained"]:
-            conn.execute(update(t.contacts).where(_c.id.in_(d["chained"])).values(merged_into=duplicate))
-        conn.execute(update(t.contacts).where(_c.id == duplicate).values(merged_into=None))
-        conn.execute(update(t.contact_duplicates).where(_d.id == row["id"]).values(
-            status="open", decided_at=None, decided_by=None, details={}))
+        cs.link(conn, links)
+        # The survivor leaves a lead it joined through the merge, unless it did something there since.
+        gone = [lead_id for lead_id, _ in d["moved"] if not count_activities(conn, lead_id, keep)]
+        cs.unlink(conn, keep, gone)
+        cs.set_merged_into(conn, d["chained"], duplicate)
+        cs.set_merged_into(conn, [duplicate], None)
+        cs.decide_duplicate(conn, row["id"], "open", None)
         leads = [link["lead_id"] for link in links]
         _touch(conn, leads)
         people = _people(conn, [keep, duplicate])
@@ -250,13 +198,11 @@ def rekey(store: Store, plugins: HubPlugins, *, batch: int = 1000,
     """
     report = RekeyReport()
     with store.engine.connect() as conn:
-        total = int(conn.execute(select(func.count()).select_from(t.contacts)).scalar_one())
+        total = cs.count_contacts(conn)
     last = ""
     while True:
         with store.engine.begin() as conn:
-            rows = conn.execute(select(_c.id, _c.email, _c.first_name, _c.last_name, _c.phone, _c.title, _c.country,
-                                       _c.match_key, _c.name_key, _c.phone_key)
-                                .where(_c.id > last).order_by(_c.id).limit(batch)).mappings().all()
+            rows = cs.contacts_after(conn, last, batch)
             if not rows:
                 break
             for r in rows:
@@ -266,7 +212,7 @@ def rekey(store: Store, plugins: HubPlugins, *, batch: int = 1000,
                 keys = {"match_key": plugins.contact_key(contact), "name_key": name_key(r["first_name"], r["last_name"]),
                         "phone_key": phone_key(r["phone"])}
                 if any(keys[k] != r[k] for k in keys):
-                    conn.execute(update(t.contacts).where(_c.id == r["id"]).values(**keys))
+                    cs.set_contact_keys(conn, r["id"], keys)
                     report.changed += 1
             report.scanned += len(rows)
             last = rows[-1]["id"]
@@ -279,23 +225,15 @@ def rekey(store: Store, plugins: HubPlugins, *, batch: int = 1000,
 def _record_shared_keys(store: Store, plugins: HubPlugins) -> int:
     added = 0
     with store.engine.begin() as conn:
-        groups = conn.execute(select(_c.account_id, _c.match_key).where(
-            _c.match_key.is_not(None), _c.merged_into.is_(None)).group_by(_c.account_id, _c.match_key)
-            .having(func.count() > 1)).all()
-        for account_id, key in groups:
-            members = [ContactRecord(*r) for r in conn.execute(
-                select(_c.id, _c.account_id, _c.email, _c.first_name, _c.last_name, _c.phone).where(
-                    _c.account_id == account_id, _c.match_key == key, _c.merged_into.is_(None)).order_by(_c.created_at, _c.id))]
-            first = members[0]
-            for other in members[1:]:
-                if _pair(conn, first.id, other.id) is not None:
+        for account_id, key in cs.shared_match_keys(conn):
+            first, *others = cs.live_contacts_with_key(conn, account_id, key)
+            for other in others:
+                if cs.duplicate_pair(conn, first.id, other.id) is not None:
                     continue
                 score = plugins.contact_duplicate(other, first)
                 reason = f"same match key {key} after rekeying" + (f"; {score.reason}" if score else "")
-                conn.execute(insert(t.contact_duplicates).values(
-                    contact_id=other.id, other_id=first.id, confidence=score.confidence if score else 1.0,
-                    reason=reason, status="open", created_at=utcnow(), details={}))
-                _audit(conn, _leads_of(conn, [other.id]), account_id, f"possible duplicate: contact {other.display} "
-                       f"({other.id}) may be {first.display} ({first.id}): {reason}", "hub")
+                cs.add_duplicate(conn, other.id, first.id, score.confidence if score else 1.0, reason)
+                _audit(conn, cs.leads_with_contacts(conn, [other.id]), account_id, f"possible duplicate: contact "
+                       f"{other.display} ({other.id}) may be {first.display} ({first.id}): {reason}", "hub")
                 added += 1
     return added

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-
 from hub.review.contacts import duplicates_of
-from hub.store import tables as t
+from hub.store.reviews import activity_ids
 
 if TYPE_CHECKING:
     from hub.runtime import Hub
@@ -23,8 +21,7 @@ def lead_details(hub: Hub, lead_id: str) -> dict[str, Any] | None:
         trail = hub.store.audit_trail(conn, lead_id)
         outcomes = hub.store.outcomes_of(conn, lead_id)
         # Activity ids name what `leads split` moves.
-        ids = [r[0] for r in conn.execute(select(t.activities.c.id).where(t.activities.c.lead_id == lead_id)
-                                          .order_by(t.activities.c.id))]
+        ids = activity_ids(conn, lead_id)
         # Open candidate duplicates of its people: a person should decide them.
         duplicates = duplicates_of(conn, sorted(hub.store.lead_contact_ids(conn, lead_id)))
     data: dict[str, Any] = {"lead": lead.model_dump(mode="json"),

@@ -8,7 +8,7 @@ from __future__ import annotations
 from hub.store.db import create_db_engine, migrate, normalize_url
 from hub.store.repo import InboxRow, Store
 
-__all__ = ["InboxRow", "Store", "open_store", "migrate", "create_db_engine", "normalize_url"]
+__all__ = ["InboxRow", "Store", "create_db_engine", "migrate", "normalize_url", "open_store"]
 
 
 def open_store(url: str, *, run_migrations: bool = True) -> Store:

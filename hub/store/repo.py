@@ -30,9 +30,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from hub.decisions import AccountCandidate, MatchKey
 from hub.schema import Account, Activity, Contact, Lead, LeadStatus, SourceRecord, utcnow
 from hub.store import tables as t
-from hub.store.queues import QueueOps
 from hub.store.contacts import ContactOps
-from hub.store.sql import _IDS, aware_utc, _chunks, _driver_rows, _insert_ignore, _upsert
+from hub.store.queues import QueueOps
+from hub.store.sql import _IDS, _chunks, _driver_rows, _insert_ignore, _upsert, aware_utc
 
 
 @dataclass(frozen=True)

@@ -19,10 +19,10 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from connectors.file import import_file
-from hub.review import contacts as contact_review
 from hub.cli.main import app
 from hub.decisions import AccountMatch, MatchOutcome
 from hub.plugins import hookimpl
+from hub.review import contacts as contact_review
 from hub.runtime import Hub
 from hub.schema import Contact, Inquiry
 from hub.store import tables as t
@@ -248,8 +248,7 @@ def test_many_contacts_sharing_a_phone_are_compared_a_bounded_number_of_times(
 
     hub = hub_factory(db_url)
     first = "Ann Bo Carl Dina Eve Finn Gus Hana Ivo Jan Kai Lea Mo Nia Oli Pia Quin Rae Sam Tia Uma Vik Wes Xia Yan"
-    last = ("Abbott Brook Castro Dunn Eklund Fabre Garcia Holm Ito Jansen Kowalski Lund Moreau Nakamura Olsen "
-            "Petrov Quist Rossi Silva Tanaka Ueda Varga Weber Xu Yilmaz").split()
+    last = ["Abbott", "Brook", "Castro", "Dunn", "Eklund", "Fabre", "Garcia", "Holm", "Ito", "Jansen", "Kowalski", "Lund", "Moreau", "Nakamura", "Olsen", "Petrov", "Quist", "Rossi", "Silva", "Tanaka", "Ueda", "Varga", "Weber", "Xu", "Yilmaz"]
     rows = [f"p{i}@acme.example,{f},{last[i]},+1 415 555 0100,Acme,acme.example,US,widgets,webinar"
             for i, f in enumerate(first.split())]
     assert len(rows) == PER_KEY + 5

@@ -6,15 +6,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from connectors.file import import_file
-from hub.review import leads as curation
-from hub.decisions import AccountMatch, MatchOutcome
+from hub.decisions import AccountMatch, MatchOutcome, ScorePart
 from hub.plugins import hookimpl
+from hub.review import leads as lead_review
 from hub.runtime import Hub
 from hub.schema import Inquiry
 from hub.store import tables as t
+from tests.hub.qualify_stand_in import with_qualify
+
+
+@pytest.fixture
+def hub_factory(hub_factory: Callable[..., Hub]) -> Callable[..., Hub]:
+    return with_qualify(hub_factory)
 
 
 class UnsureAboutAcme:
@@ -54,12 +61,12 @@ def test_uncertain_match_queues_a_review_and_accept_folds_the_lead(
     tmp_path: Path, hub_factory: Callable[..., Hub], sqlite_url: str
 ) -> None:
     hub, unsure = setup(tmp_path, hub_factory, sqlite_url)
-    (review,) = curation.open_reviews(hub.store)
+    (review,) = lead_review.open_reviews(hub.store)
     assert (review["account_name"], review["candidate_name"]) == ("Acme Corp", "Acme Inc")
     with hub.store.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(t.leads)).scalar_one() == 2
 
-    decision = curation.decide(hub.store, review["id"], accept=True, by="maria")
+    decision = lead_review.decide(hub.store, review["id"], accept=True, by="maria")
     assert "maria confirmed that Acme Corp is Acme Inc" in decision.message
     assert "folded into open lead" in decision.message
     with hub.store.engine.connect() as conn:
@@ -73,22 +80,22 @@ def test_uncertain_match_queues_a_review_and_accept_folds_the_lead(
     assert {str(c.email) for c in lead.contacts} == {"ann@acme.example", "bo@acme-corp.example"}
     assert acct_names == ["Acme Inc"]
     assert any(e["action"] == "review" and e["actor"] == "maria" for e in trail)
-    assert curation.open_reviews(hub.store) == []
+    assert lead_review.open_reviews(hub.store) == []
 
 
 def test_reject_keeps_them_apart_and_is_remembered(
     tmp_path: Path, hub_factory: Callable[..., Hub], sqlite_url: str
 ) -> None:
     hub, _ = setup(tmp_path, hub_factory, sqlite_url)
-    (review,) = curation.open_reviews(hub.store)
-    decision = curation.decide(hub.store, review["id"], accept=False, by="maria", note="different VAT ids")
+    (review,) = lead_review.open_reviews(hub.store)
+    decision = lead_review.decide(hub.store, review["id"], accept=False, by="maria", note="different VAT ids")
     assert "is not Acme Inc (different VAT ids)" in decision.message
     with hub.store.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(t.accounts)).scalar_one() == 2
         # The same pair comes up again (a later inquiry): it is closed with the earlier decision.
         hub.store.add_match_review(conn, review["lead_id"], review["account_id"], review["candidate_id"], 0.8, "again")
         conn.commit()
-    assert curation.open_reviews(hub.store) == []
+    assert lead_review.open_reviews(hub.store) == []
     with hub.store.engine.connect() as conn:
         statuses = [r[0] for r in conn.execute(select(t.match_reviews.c.decided_by).order_by(t.match_reviews.c.id))]
     assert statuses == ["maria", f"remembered from review {review['id']}"]
@@ -100,7 +107,7 @@ def test_matches_cli_lists_and_decides(tmp_path: Path, hub_factory: Callable[...
 
     from hub.cli.main import app
 
-    hub, _ = setup(tmp_path, hub_factory, sqlite_url)
+    setup(tmp_path, hub_factory, sqlite_url)
     cfg = tmp_path / "hub.toml"
     cfg.write_text(f'[hub]\ndatabase_url = "{sqlite_url}"\nmappings_dir = "{Path(__file__).resolve().parents[2] / "mappings"}"\n')
     runner = CliRunner()
@@ -130,7 +137,7 @@ def test_split_undoes_a_wrong_merge(tmp_path: Path, hub_factory: Callable[..., H
         lead_id = conn.execute(select(t.leads.c.id)).scalar_one()
         rob = conn.execute(select(t.activities.c.id).where(t.activities.c.kind == "contact_sales")).scalar_one()
 
-    split = curation.split_activity(hub, lead_id, rob, by="maria", account_name="Resellco Ltd")
+    split = lead_review.split_activity(hub, lead_id, rob, by="maria", account_name="Resellco Ltd")
     assert split.status == "routed"  # contact_sales alone clears the bar: routed like any lead
     with hub.store.engine.connect() as conn:
         old = hub.store.get_lead(conn, lead_id)
@@ -149,7 +156,7 @@ def test_split_undoes_a_wrong_merge(tmp_path: Path, hub_factory: Callable[..., H
     assert any(e["action"] == "split" and split.lead_id in e["reason"] for e in old_trail)
 
     try:
-        curation.split_activity(hub, lead_id, rob, by="maria")
+        lead_review.split_activity(hub, lead_id, rob, by="maria")
     except LookupError as exc:
         assert "has no activity" in str(exc)
     else:
@@ -184,3 +191,62 @@ def test_leads_split_from_the_cli(tmp_path: Path, hub_factory: Callable[..., Hub
     assert result["status"] == "nurture"  # a webinar alone stays with marketing
     with hub.store.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(t.leads)).scalar_one() == 2
+
+
+class ScoresBySource:
+    """A third-party scorer that reads the inquiry's source record (the split must hand one over)."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, str]] = []
+
+    @hookimpl
+    def hub_score(self, lead: object, inquiry: Inquiry, account: object) -> ScorePart:
+        self.seen.append((inquiry.source.connector, inquiry.source.stream))
+        return ScorePart(1, f"came through {inquiry.source.connector}")
+
+
+def test_split_scores_a_real_inquiry_through_the_pipeline_steps(
+    tmp_path: Path, hub_factory: Callable[..., Hub], sqlite_url: str
+) -> None:
+    scorer = ScoresBySource()
+    hub = hub_factory(sqlite_url, extra_plugins=(scorer,))
+    (tmp_path / "m.csv").write_text("Email,First Name,Last Name,Company,Website,Product,Activity\n"
+                                    "ann@acme.example,Ann,Lee,Acme,acme.example,widgets,demo_request\n"
+                                    "rob@acme.example,Rob,Ray,Acme,acme.example,widgets,webinar\n")
+    import_file(tmp_path / "m.csv", hub.intake, source="fair")
+    hub.process_pending()
+    with hub.store.engine.connect() as conn:
+        lead_id = conn.execute(select(t.leads.c.id)).scalar_one()
+        webinar = conn.execute(select(t.activities.c.id).where(t.activities.c.kind == "webinar")).scalar_one()
+    scorer.seen.clear()
+
+    split = lead_review.split_activity(hub, lead_id, webinar, by="maria", account_name="Resellco Ltd")
+
+    assert scorer.seen == [("file", "csv"), ("file", "csv")]  # the new lead and what is left of the old one
+    with hub.store.engine.connect() as conn:
+        trail = hub.store.audit_trail(conn, split.lead_id)
+    by_action = {e["action"]: e for e in trail}
+    assert "came through file" in by_action["score"]["reason"] and by_action["score"]["actor"] == "maria"
+    assert by_action["status"]["reason"] == "nurture: score 11 is below the bar of 30"  # webinar 10, source 1
+
+
+def test_split_of_an_activity_without_its_record_still_hands_scoring_a_source(
+    tmp_path: Path, hub_factory: Callable[..., Hub], sqlite_url: str
+) -> None:
+    scorer = ScoresBySource()
+    hub = hub_factory(sqlite_url, extra_plugins=(scorer,))
+    (tmp_path / "m.csv").write_text("Email,First Name,Last Name,Company,Website,Product,Activity\n"
+                                    "ann@acme.example,Ann,Lee,Acme,acme.example,widgets,demo_request\n"
+                                    "rob@acme.example,Rob,Ray,Acme,acme.example,widgets,contact_sales\n")
+    import_file(tmp_path / "m.csv", hub.intake, source="fair")
+    hub.process_pending()
+    with hub.store.engine.begin() as conn:
+        lead_id = conn.execute(select(t.leads.c.id)).scalar_one()
+        rob = conn.execute(select(t.activities.c.id).where(t.activities.c.kind == "contact_sales")).scalar_one()
+        conn.execute(t.activities.update().where(t.activities.c.id == rob).values(inbox_id=None))  # record gone
+    scorer.seen.clear()
+
+    split = lead_review.split_activity(hub, lead_id, rob, by="maria", account_name="Resellco Ltd")
+
+    assert scorer.seen == [("file", "split"), ("file", "split")]
+    assert split.status == "routed"  # contact sales 35 + 1 clears the bar
