@@ -71,7 +71,7 @@ if TYPE_CHECKING:
     from hub.mapping import MappingSet, lead_view
     from hub.pipeline.delivery import Backoff
     from hub.pipeline.intake import Intake
-    from hub.plugins import hookimpl
+    from hub.plugins import HubPlugins, hookimpl
     from hub.runtime import Hub, build_hub, settle_start_up_memory
     from hub.schema import (
         Account,
@@ -97,6 +97,7 @@ if TYPE_CHECKING:
 #: Public name -> the module that defines it.
 _HOME = MappingProxyType({
     # hooks
+    "HubPlugins": "hub.plugins",
     "hookimpl": "hub.plugins",
     # the lead schema
     "Account": "hub.schema",
@@ -201,6 +202,7 @@ __all__ = [
     "Hub",
     "HubConfig",
     "HubError",
+    "HubPlugins",
     "Inquiry",
     "Intake",
     "InvalidRecord",

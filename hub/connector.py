@@ -34,6 +34,7 @@ if TYPE_CHECKING:  # annotations only: the schema loads with the engine, not wit
 
     from hub.decisions import Owner
     from hub.mapping import MappingSet
+    from hub.runtime import Hub
     from hub.schema import Account, Lead, Outcome, SourceRecord
     from hub.store import Store
 
@@ -197,12 +198,12 @@ class Connector(ABC):
         raise NotImplementedError(f"{self.name} does not accept outcomes")
 
     # -- inbound HTTP --------------------------------------------------------------------------
-    def http_routes(self, hub: Any) -> APIRouter | None:
+    def http_routes(self, hub: Hub) -> APIRouter | None:
         """Routes mounted in the daemon's web app.
 
         ``hub`` is the running :class:`hub.runtime.Hub`: commit inbound records with
-        ``hub.pipeline.intake.submit(records)`` (answer 202 only after it returns); read what a status page
-        needs through ``hub.store`` and ``hub.pipeline.engine`` (never write leads directly).
+        ``hub.intake.submit(records)`` (answer 202 only after it returns); read what a status page
+        needs through ``hub.store`` and ``hub.pipeline`` (never write leads directly).
         """
         return None
 

@@ -24,6 +24,7 @@ from hub.api import InvalidRecord
 
 if TYPE_CHECKING:
     from connectors.partner.connector import PartnerConnector
+    from hub.api import Hub
 
 _bearer = HTTPBearer(auto_error=False, description="The partner API key: `Authorization: Bearer lhp_...`")
 _NOT_FOUND = "no such referral among yours; list them with GET /api/v1/referrals"
@@ -91,7 +92,7 @@ class CallbackOut(BaseModel):
         "or rotate_secret): store it now, it is not shown again."))
 
 
-def first_name_lookup(hub: Any) -> Any:
+def first_name_lookup(hub: Hub) -> Any:
     owners = {o.id: o for o in getattr(hub, "owners", [])}
 
     def first(owner_id: str | None) -> str:
@@ -101,7 +102,7 @@ def first_name_lookup(hub: Any) -> Any:
     return first
 
 
-def detail_of(hub: Any, conn: Any, view: q.ReferralView) -> ReferralDetail:
+def detail_of(hub: Hub, conn: Any, view: q.ReferralView) -> ReferralDetail:
     first = first_name_lookup(hub)
     outcome = q.latest_outcome(conn, view.lead_id) if view.lead_id else None
     history = [HistoryEntry(at=e.at, status=e.status, note=e.note, amount=e.amount)
@@ -116,7 +117,7 @@ def detail_of(hub: Any, conn: Any, view: q.ReferralView) -> ReferralDetail:
     )
 
 
-def api_router(hub: Any, connector: PartnerConnector) -> APIRouter:
+def api_router(hub: Hub, connector: PartnerConnector) -> APIRouter:
     router = APIRouter(prefix="/api/v1", tags=["partner referrals"])
     # Dependencies stay in defaults (`= Depends(...)`): with postponed annotations FastAPI cannot
     # resolve an Annotated[..., Depends(current_partner)] naming this closure's local function.

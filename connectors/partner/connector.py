@@ -35,7 +35,7 @@ from hub.api import tables as t
 if TYPE_CHECKING:
     from fastapi import APIRouter, FastAPI
 
-    from hub.api import Backoff
+    from hub.api import Backoff, Hub
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,7 @@ class PartnerConnector(Connector):
         self._backoff: Backoff | None = None
 
     # -- wiring ------------------------------------------------------------------------------
-    def http_routes(self, hub: Any) -> APIRouter:
+    def http_routes(self, hub: Hub) -> APIRouter:
         from fastapi import APIRouter
 
         from connectors.partner.api import api_router

@@ -28,6 +28,7 @@ from hub.api import InvalidRecord
 
 if TYPE_CHECKING:
     from connectors.partner.connector import PartnerConnector
+    from hub.api import Hub
 
 BASE = "/partners"
 HERE = Path(__file__).parent
@@ -40,7 +41,7 @@ _LABELS = MappingProxyType({"company_name": "Company name", "company_domain": "C
 PAGE = 25
 
 
-def portal_router(hub: Any, connector: PartnerConnector) -> APIRouter:
+def portal_router(hub: Hub, connector: PartnerConnector) -> APIRouter:
     router = APIRouter(prefix=BASE, include_in_schema=False)
     settings = connector.settings
     codec = SessionCodec(settings.session_max_age_seconds)

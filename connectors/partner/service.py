@@ -7,7 +7,7 @@ match it to an account with the hub's matcher, and check for *channel conflict*:
 * a referral of the same company (same account, domain or name) arrived within the protection
   window (``protection_days``), from another partner or from the same one.
 
-A referral without conflict is committed to the inbox at once (``hub.pipeline.intake.submit``) and the
+A referral without conflict is committed to the inbox at once (``hub.intake.submit``) and the
 processor wakes. One in conflict is kept with status ``conflict`` and a reason that names no
 other partner; ops release it (``leadhub referrals approve``) or refuse it with a reason the
 partner reads (``reject``).
@@ -19,7 +19,7 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 from sqlalchemy import Connection
@@ -28,6 +28,9 @@ from connectors.partner import store as q
 from connectors.partner.callbacks import STATUS_CHANGED, status_payload
 from connectors.partner.keys import fingerprint, prefix_of, verify_key
 from hub.api import AccountCandidate, Inquiry, InvalidRecord, MatchKey, MatchOutcome, SourceRecord, utcnow
+
+if TYPE_CHECKING:
+    from hub.api import HubPlugins, Intake, MappingSet, Store
 
 STREAM = "referral"
 #: The connector type whose mapping (mappings/partner.toml) reads referrals.
@@ -65,12 +68,16 @@ class Receipt:
 
 
 class HubLike(Protocol):
-    """The parts of :class:`hub.runtime.Hub` this module uses."""
+    """The parts of :class:`hub.runtime.Hub` this module uses (the CLI hands a lighter one)."""
 
-    store: Any
-    intake: Any
-    plugins: Any
-    mappings: Any
+    @property
+    def store(self) -> Store: ...
+    @property
+    def intake(self) -> Intake: ...
+    @property
+    def plugins(self) -> HubPlugins: ...
+    @property
+    def mappings(self) -> MappingSet: ...
 
 
 class _Lookup:

@@ -22,7 +22,7 @@ Records arrive as stream ``form:<id>`` and are normalised by ``mappings/webform.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
@@ -30,6 +30,8 @@ from hub.api import Capability, Connector, ConnectorSettings, HealthReport
 
 if TYPE_CHECKING:
     from fastapi import APIRouter
+
+    from hub.api import Hub
 
 FORM_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 DEFAULT_FIELDS = ("email", "name", "first_name", "last_name", "company", "website", "phone", "country",
@@ -118,7 +120,7 @@ class WebformConnector(Connector):
 
     settings: WebformSettings
 
-    def http_routes(self, hub: Any) -> APIRouter:
+    def http_routes(self, hub: Hub) -> APIRouter:
         from connectors.webform.routes import form_router
 
         return form_router(hub, self)

@@ -36,6 +36,7 @@ from hub.api import SourceRecord
 
 if TYPE_CHECKING:
     from connectors.webform.connector import WebformConnector
+    from hub.api import Hub
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 _PERSON_FIELDS = ("email", "name", "first_name", "last_name", "phone", "company")
@@ -82,7 +83,7 @@ class _Refused(Exception):
         self.status, self.message, self.result, self.headers = status, message, result, headers or {}
 
 
-def form_router(hub: Any, connector: WebformConnector) -> APIRouter:
+def form_router(hub: Hub, connector: WebformConnector) -> APIRouter:
     router = APIRouter(tags=["web forms"])
     settings = connector.settings
     limiter = RateLimiter(settings.rate_limit)  # this router's own: two hubs never share a count

@@ -9,7 +9,7 @@ import hub.api
 
 EXPORTED = {
     # hooks
-    "hookimpl",
+    "hookimpl", "HubPlugins",
     # the lead schema
     "Account", "AccountRecord", "Activity", "Company", "Contact", "Inquiry", "Lead", "LeadStatus",
     "Normalized", "Outcome", "OutcomeReport", "SourceRecord", "new_id", "utcnow",
