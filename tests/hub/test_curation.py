@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select
 
 from connectors.file import import_file
@@ -16,12 +15,6 @@ from hub.review import leads as lead_review
 from hub.runtime import Hub
 from hub.schema import Inquiry
 from hub.store import tables as t
-from tests.hub.qualify_stand_in import with_qualify
-
-
-@pytest.fixture
-def hub_factory(hub_factory: Callable[..., Hub]) -> Callable[..., Hub]:
-    return with_qualify(hub_factory)
 
 
 class UnsureAboutAcme:

@@ -15,12 +15,6 @@ from hub.plugins import hookimpl
 from hub.runtime import Hub
 from hub.schema import LeadStatus, Outcome, SourceRecord
 from hub.store import tables as t
-from tests.hub.qualify_stand_in import with_qualify
-
-
-@pytest.fixture
-def hub_factory(hub_factory: Callable[..., Hub]) -> Callable[..., Hub]:
-    return with_qualify(hub_factory)
 
 CSV = """Email,First Name,Last Name,Company,Website,Country,Product,Activity,Notes
 ann@acme.com,Ann,Lee,Acme Inc,https://www.acme.com,US,widgets,demo_request,hot

@@ -30,7 +30,6 @@ from hub.decisions import ScorePart
 from hub.plugins import hookimpl
 from hub.runtime import Hub, build_hub
 from hub.schema import Account, Inquiry, Lead, SourceRecord
-from tests.hub.qualify_stand_in import QualifyAtBar
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -175,7 +174,7 @@ def hubs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Hub, Hub]]:
             routing={"strategy": "round_robin", "default_owner": "jane", "destinations": ["delivered"]},
             connectors={"delivered": {"type": "file", "path": str(root / f"{name}.jsonl")}},
         )
-        made.append(build_hub(config, extra_plugins=(QualifyAtBar(), BoomScore())))
+        made.append(build_hub(config, extra_plugins=(BoomScore(),)))
     yield made[0], made[1]
     for hub in made:
         hub.close()
