@@ -177,6 +177,8 @@ _HOME = MappingProxyType({
 })
 
 __all__ = [
+    "REGISTRY",
+    "TS",
     "Account",
     "AccountCandidate",
     "AccountLookup",
@@ -218,7 +220,6 @@ __all__ = [
     "PluginError",
     "PushResult",
     "QualifyDecision",
-    "REGISTRY",
     "RateLimited",
     "RecordRejected",
     "RouteDecision",
@@ -232,7 +233,6 @@ __all__ = [
     "SlaActionKind",
     "SourceRecord",
     "Store",
-    "TS",
     "TransientError",
     "aware_utc",
     "build_hub",

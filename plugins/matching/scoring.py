@@ -22,7 +22,7 @@ from rapidfuzz.fuzz import ratio, token_sort_ratio
 
 from hub.api import AccountCandidate
 from plugins.matching.keys import InquiryProfile
-from plugins.matching.names import GENERIC_WORDS, NameForm
+from plugins.matching.names import NameForm
 from plugins.matching.settings import MatchingSettings
 
 #: The same words in another order: "Newman & Murphy" is often not "Murphy & Newman".
