@@ -55,7 +55,7 @@ def list_(config: ConfigOpt = None,
     """List the forms declared in hub.toml."""
     from rich.table import Table
 
-    cfg, forms = _forms(config)
+    _, forms = _forms(config)
     rows = [{"form": f, "connector": i, "title": s.title, "activity_kind": s.activity_kind,
              "product_line": s.product_line, "fields": s.fields, "redirect_url": s.redirect_url,
              "signed": s.secret is not None} for f, (i, s) in sorted(forms.items())]

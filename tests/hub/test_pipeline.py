@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from sqlalchemy import func, select
@@ -158,10 +159,10 @@ class FlakyDestination(Connector):
     name = "flaky"
     capabilities = frozenset({Capability.PUSH_LEADS})
     batch_limit = 2
-    fail_emails: set[str] = set()
+    fail_emails: ClassVar[set[str]] = set()
     transient = True
-    calls: list[int] = []
-    batches: list[list[str]] = []
+    calls: ClassVar[list[int]] = []
+    batches: ClassVar[list[list[str]]] = []
 
     def push_leads(self, batch: list[DeliveryItem]) -> list[PushResult]:  # type: ignore[override]
         FlakyDestination.calls.append(len(batch))

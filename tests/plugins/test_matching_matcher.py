@@ -190,7 +190,7 @@ def test_configure_reads_thresholds_and_rejects_bad_ones(plugins: HubPlugins, ac
         assert decide(plugins, accounts, item).outcome is MatchOutcome.UNCERTAIN
         with pytest.raises(ConfigError, match="review_threshold"):
             plugins.configure(_config({"match_threshold": 0.5, "review_threshold": 0.9}))
-        with pytest.raises(ConfigError, match="matching.threshold"):
+        with pytest.raises(ConfigError, match=r"matching\.threshold"):
             plugins.configure(_config({"threshold": 1}))
     finally:
         plugins.configure(_config())
