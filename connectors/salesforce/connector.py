@@ -134,7 +134,8 @@ class SalesforceConnector(Connector):
     # -- pull: inquiries -----------------------------------------------------------------------
     def pull(self, stream: str, cursor: dict[str, Any] | None) -> Iterator[Page]:
         if stream not in ("Lead", "Contact", "Account"):
-            raise FatalAPIError(f"{self.instance}: unknown stream {stream!r}; pull_streams takes Lead, Contact, Account")
+            raise FatalAPIError(f"{self.instance}: unknown stream {stream!r}; "
+                                "pull_streams takes Lead, Contact, Account")
         ext = self.settings.external_id_field
         condition = ""
         if stream == "Lead":

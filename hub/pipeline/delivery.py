@@ -120,7 +120,8 @@ class Deliverer:
             results = [PushResult(r["id"], ok=False, error=str(exc), retryable=True) for r in rows]
         except Exception as exc:
             log.exception("%s: push failed", name)
-            results = [PushResult(r["id"], ok=False, error=f"{type(exc).__name__}: {exc}", retryable=True) for r in rows]
+            results = [PushResult(r["id"], ok=False, error=f"{type(exc).__name__}: {exc}", retryable=True)
+                       for r in rows]
         return self._settle(name, by_key, _with_copies(results, copies))
 
     def _items(self, conn: Any, destination: str, rows: list[dict[str, Any]]) -> list[DeliveryItem]:
