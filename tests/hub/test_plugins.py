@@ -157,8 +157,10 @@ def test_a_broken_plugin_is_reported_by_name_and_skipped(site: Path, tmp_path: P
             {"broken": "leadhub_broken"})
     folder = tmp_path / "dropins"
     folder.mkdir()
-    (folder / "typo.py").write_text("from hub.plugins import hookimpl\n\n@hookimpl\ndef hub_scroe(lead):\n    return None\n")
-    (folder / "badargs.py").write_text("from hub.plugins import hookimpl\n\n@hookimpl\ndef hub_route(lead, mood):\n    return None\n")
+    (folder / "typo.py").write_text("from hub.plugins import hookimpl\n\n"
+                                    "@hookimpl\ndef hub_scroe(lead):\n    return None\n")
+    (folder / "badargs.py").write_text("from hub.plugins import hookimpl\n\n"
+                                       "@hookimpl\ndef hub_route(lead, mood):\n    return None\n")
     (folder / "syntax.py").write_text("def oops(:\n")
     with caplog.at_level(logging.WARNING, logger="hub.plugins"):
         plugins = load_plugins([folder])
@@ -391,7 +393,8 @@ def test_an_event_handler_failure_names_the_plugin(tmp_path: Path, caplog: pytes
     plugins = load_plugins([folder], entry_points=False)
     lead, _, _ = _scoring_inputs()
     with caplog.at_level(logging.ERROR, logger="hub.plugins"):
-        plugins.outcome(lead, Outcome(lead_id=lead.id, status="won", at=datetime(2026, 1, 2, tzinfo=UTC), reported_by="crm"))
+        plugins.outcome(lead, Outcome(lead_id=lead.id, status="won", at=datetime(2026, 1, 2, tzinfo=UTC),
+                                      reported_by="crm"))
     assert "plugin chatty failed in hub_outcome" in caplog.text and "no webhook" in caplog.text
 
     class BrokenWrapper:
