@@ -176,9 +176,7 @@ _HOME = MappingProxyType({
     "REGISTRY": "hub.server.metrics",
 })
 
-__all__ = [
-    "REGISTRY",
-    "TS",
+__all__ = [  # noqa: RUF022 - plain sorted() order, as tests/hub/test_public_api.py checks
     "Account",
     "AccountCandidate",
     "AccountLookup",
@@ -220,6 +218,7 @@ __all__ = [
     "PluginError",
     "PushResult",
     "QualifyDecision",
+    "REGISTRY",
     "RateLimited",
     "RecordRejected",
     "RouteDecision",
@@ -233,6 +232,7 @@ __all__ = [
     "SlaActionKind",
     "SourceRecord",
     "Store",
+    "TS",
     "TransientError",
     "aware_utc",
     "build_hub",
