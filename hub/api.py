@@ -177,7 +177,7 @@ _HOME = MappingProxyType({
     "REGISTRY": "hub.server.metrics",
 })
 
-__all__ = [
+__all__ = [  # noqa: RUF022 - plain sorted() order, as tests/hub/test_public_api.py checks
     "Account",
     "AccountCandidate",
     "AccountLookup",

@@ -218,6 +218,7 @@ class Connector(ABC):
 
     def close(self) -> None:
         """Release clients and connections."""
+        return None
 
     def supports(self, capability: Capability) -> bool:
         return capability in self.capabilities

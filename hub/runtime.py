@@ -143,7 +143,7 @@ class Hub:
         pulled: dict[str, PullResult] = {}
         try:
             pulled = self.pull_all()
-        except Exception as exc:  # noqa: BLE001 - reported; processing still runs
+        except Exception as exc:
             log.exception("pull failed")
             errors.append(f"pull: {exc}")
         report = SyncReport(pulled, self.process_pending(), self.deliverer.deliver_due(), errors)
@@ -155,7 +155,7 @@ class Hub:
         for connector in self.connectors.values():
             try:
                 connector.close()
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.exception("closing %s", connector.instance)
         self.store.engine.dispose()
 

@@ -51,6 +51,7 @@ class SlaPlugin:
             after = ids[(ids.index(lead.owner_id) + 1) % len(ids)]
             nxt = next(o for o in active if o.id == after) if after != lead.owner_id else active[0]
         return SlaAction(
-            SlaActionKind.ESCALATE, f"{lead.owner_id or 'nobody'} did not accept in time{late}: escalated to {nxt.name}",
+            SlaActionKind.ESCALATE,
+            f"{lead.owner_id or 'nobody'} did not accept in time{late}: escalated to {nxt.name}",
             nxt.id, due_at=now + self.sla,
         )

@@ -21,7 +21,8 @@ err = Console(stderr=True, soft_wrap=True)
 def import_(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="CSV or JSON Lines file.")],
     source: Annotated[str, typer.Option(help="Where these leads come from, e.g. tradeshow-2026.")],
-    stream: Annotated[str | None, typer.Option(help="Mapping stream of the file mapping (default: by extension).")] = None,
+    stream: Annotated[str | None,
+                      typer.Option(help="Mapping stream of the file mapping (default: by extension).")] = None,
     process: Annotated[bool, typer.Option(help="Process the imported records right away.")] = True,
     progress_bar: Annotated[bool | None, typer.Option(
         "--progress/--no-progress", help="Show a progress bar (default: when stderr is a terminal).")] = None,
@@ -68,9 +69,11 @@ def import_(
     if json_out:
         sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
         return
-    console.print(f"{file.name}: {report.rows} row(s), {report.new} new, {report.quarantined} unreadable row(s) quarantined")
+    console.print(f"{file.name}: {report.rows} row(s), {report.new} new, "
+                  f"{report.quarantined} unreadable row(s) quarantined")
     if processed:
-        console.print(f"processed {processed.processed}: {processed.leads_created} new lead(s), {processed.leads_merged} merged, "
-                      f"{processed.routed} routed, {processed.quarantined} quarantined")
+        console.print(f"processed {processed.processed}: {processed.leads_created} new lead(s), "
+                      f"{processed.leads_merged} merged, {processed.routed} routed, "
+                      f"{processed.quarantined} quarantined")
     if report.quarantined or (processed and processed.quarantined):
         console.print("see why with [bold]leadhub quarantine list[/bold]")

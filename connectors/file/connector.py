@@ -71,7 +71,8 @@ class FileConnector(Connector):
     def check(self) -> HealthReport:
         folder = self.path.resolve().parent
         if not folder.exists():
-            return HealthReport(False, f"folder {folder} does not exist; create it or change connectors.{self.instance}.path")
+            return HealthReport(False, f"folder {folder} does not exist; "
+                                       f"create it or change connectors.{self.instance}.path")
         if not os.access(folder, os.W_OK):
             return HealthReport(False, f"cannot write to {folder}; fix its permissions")
         return HealthReport(True, f"appending to {self.path}")

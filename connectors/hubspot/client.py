@@ -304,7 +304,7 @@ class HubSpotClient:
                 return RateLimited(f"{where}: the portal's daily API limit is reached: {said}",
                                    retry_after=pause)
             pause = retry_after if retry_after is not None else self.budget.interval / 2
-            self.budget.block(pause + random.uniform(0, 0.25 * pause + 0.05))
+            self.budget.block(pause + random.uniform(0, 0.25 * pause + 0.05))  # noqa: S311 - jitter, not a secret
             return RateLimited(f"{where}: rate limited: {said}", retry_after=pause)
         if status == 401:
             return AuthError(f"{where}: the access token was refused ({said}); create a new private-app "

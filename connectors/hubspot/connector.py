@@ -59,8 +59,8 @@ class HubSpotConnector(Connector):
     streams = ("contacts", "companies")
     #: ``leadhub run --with-sandbox``: a loopback ``host`` without a token of its own gets the
     #: sandbox's token as ``access_token`` (sandbox/defaults.py holds the same default).
-    sandbox = SandboxSpec(url_setting="host", secret_setting="access_token",
-                          token_env="LEADHUB_SANDBOX_HS_TOKEN", default_token="pat-sandbox-hs")
+    sandbox = SandboxSpec(url_setting="host", secret_setting="access_token",  # noqa: S106 - a setting's name
+                          token_env="LEADHUB_SANDBOX_HS_TOKEN", default_token="pat-sandbox-hs")  # noqa: S106 - the sandbox's published demo token
 
     settings: HubSpotSettings
 

@@ -32,7 +32,8 @@ from typing import Any
 from connectors.hubspot.client import HubSpotClient
 
 SEARCH_CAP = 10_000  # results one search query can page through
-MODIFIED = MappingProxyType({"contacts": "lastmodifieddate", "companies": "hs_lastmodifieddate", "deals": "hs_lastmodifieddate"})
+MODIFIED = MappingProxyType({"contacts": "lastmodifieddate", "companies": "hs_lastmodifieddate",
+                             "deals": "hs_lastmodifieddate"})
 
 
 def to_ms(value: str | None) -> int | None:

@@ -30,7 +30,8 @@ referrals_app = typer.Typer(help="Partner referrals: list them, decide on channe
 
 console = Console()
 err = Console(stderr=True)
-ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="hub.toml to use (default: ./hub.toml or $LEADHUB_CONFIG)")]
+ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c",
+                                               help="hub.toml to use (default: ./hub.toml or $LEADHUB_CONFIG)")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
 
@@ -74,7 +75,8 @@ def _out(data: Any) -> None:
 def add(
     name: Annotated[str, typer.Argument(help="The partner's name.")],
     email: Annotated[str, typer.Option("--email", help="Who to contact at the partner.")],
-    callback_url: Annotated[str | None, typer.Option("--callback-url", help="Where status changes are POSTed (https).")] = None,
+    callback_url: Annotated[str | None,
+                            typer.Option("--callback-url", help="Where status changes are POSTed (https).")] = None,
     config: ConfigOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -200,7 +202,8 @@ def _decide(referral_id: str, reason: str, config: Path | None, approve: bool) -
     hub = _StoreHub(store, Intake(store))
     done = service.approve(hub, referral_id, reason) if approve else service.reject(hub, referral_id, reason)
     if not done:
-        err.print(f"referral {referral_id} is not waiting for a decision; see `leadhub referrals list --status conflict`")
+        err.print(f"referral {referral_id} is not waiting for a decision; "
+                  "see `leadhub referrals list --status conflict`")
         raise typer.Exit(1)
     console.print(f"{'approved' if approve else 'rejected'} {referral_id}"
                   + ("; the daemon processes it now" if approve else "; the partner sees the reason"))

@@ -34,10 +34,11 @@ BASE = "/partners"
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 _FORM_FIELDS = tuple(ReferralIn.model_fields)
-_LABELS = MappingProxyType({"company_name": "Company name", "company_domain": "Company web domain", "company_country": "Country",
-           "contact_email": "Contact e-mail", "contact_phone": "Contact phone", "contact_first_name": "First name",
-           "contact_last_name": "Last name", "product_line": "Product line", "notes": "Notes",
-           "expected_deal_size": "Expected deal size"})
+_LABELS = MappingProxyType({"company_name": "Company name", "company_domain": "Company web domain",
+                            "company_country": "Country", "contact_email": "Contact e-mail",
+                            "contact_phone": "Contact phone", "contact_first_name": "First name",
+                            "contact_last_name": "Last name", "product_line": "Product line", "notes": "Notes",
+                            "expected_deal_size": "Expected deal size"})
 PAGE = 25
 
 

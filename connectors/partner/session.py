@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-SECRET_ENV = "LEADHUB_PARTNER_SESSION_SECRET"
+SECRET_ENV = "LEADHUB_PARTNER_SESSION_SECRET"  # noqa: S105 - the name of the variable, not a secret
 COOKIE = "leadhub_partner"
 
 

@@ -122,7 +122,8 @@ def list_partners(conn: Connection) -> list[PartnerRow]:
 
 
 def set_key(conn: Connection, partner_id: str, key_prefix: str, key_hash: str) -> None:
-    conn.execute(update(t.partners).where(t.partners.c.id == partner_id).values(key_prefix=key_prefix, key_hash=key_hash))
+    conn.execute(update(t.partners).where(t.partners.c.id == partner_id)
+                 .values(key_prefix=key_prefix, key_hash=key_hash))
 
 
 def set_status(conn: Connection, partner_id: str, status: str) -> None:
@@ -130,7 +131,8 @@ def set_status(conn: Connection, partner_id: str, status: str) -> None:
 
 
 def set_callback(conn: Connection, partner_id: str, url: str | None, secret: str | None) -> None:
-    conn.execute(update(t.partners).where(t.partners.c.id == partner_id).values(callback_url=url, callback_secret=secret))
+    conn.execute(update(t.partners).where(t.partners.c.id == partner_id)
+                 .values(callback_url=url, callback_secret=secret))
 
 
 # -- referrals: writing ------------------------------------------------------------------------
@@ -168,7 +170,9 @@ def open_sales_lead(conn: Connection, account_id: str) -> tuple[str, str] | None
     return (row[0], row[1]) if row else None
 
 
-def earlier_referral(conn: Connection, *, company_key: str, account_id: str | None, since: datetime) -> dict[str, Any] | None:
+def earlier_referral(
+    conn: Connection, *, company_key: str, account_id: str | None, since: datetime
+) -> dict[str, Any] | None:
     """The oldest live referral of the same company since ``since`` (any partner), if any."""
     same = referrals.c.company_key == company_key
     if account_id:
@@ -263,7 +267,8 @@ def timeline(
         out.append(TimelineEntry(referral.created_at, "conflict", str(raw["conflict_reason"])))
     if raw.get("decided_at") is not None:
         decided = "approved" if raw["status"] == "approved" else "rejected"
-        out.append(TimelineEntry(aware_utc(raw["decided_at"]) or utcnow(), decided, str(raw.get("decision_reason") or "")))
+        out.append(TimelineEntry(aware_utc(raw["decided_at"]) or utcnow(), decided,
+                                 str(raw.get("decision_reason") or "")))
     if referral.lead_id is None:
         return out
     outcomes = [dict(r) for r in conn.execute(

@@ -43,7 +43,7 @@ def check_callback_url(url: str, *, allow_loopback: bool) -> str:
         raise ValueError("the callback URL must be plain ASCII without spaces (percent-encode other characters)")
     try:
         parts = urlsplit(url)
-        parts.port
+        _ = parts.port  # reading the port raises ValueError when it is not a number in range
     except ValueError:
         raise ValueError("the callback URL is not a valid URL; send e.g. https://example.com/hooks/leadhub") from None
     scheme, host = parts.scheme.lower(), (parts.hostname or "")

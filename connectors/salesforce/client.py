@@ -23,6 +23,7 @@ For the loopback sandbox, which speaks plain http, an adapter rewrites ``https:/
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import threading
@@ -124,10 +125,8 @@ class SalesforceClient:
         self._local.retry_after = _retry_after(response.headers.get("Retry-After"))
         date = response.headers.get("Date")
         if date:
-            try:
+            with contextlib.suppress(TypeError, ValueError):
                 self._local.server_time = parsedate_to_datetime(date)
-            except (TypeError, ValueError):
-                pass
         info = response.headers.get("Sforce-Limit-Info")
         if info:
             from simple_salesforce.api import Salesforce

@@ -87,8 +87,8 @@ class SalesforceConnector(Connector):
     streams: ClassVar[tuple[str, ...]] = ("Lead", "Contact", "Account")
     #: ``leadhub run --with-sandbox``: a loopback ``instance_url`` without credentials of its own
     #: gets the sandbox's token as ``session_id`` (sandbox/defaults.py holds the same default).
-    sandbox = SandboxSpec(url_setting="instance_url", secret_setting="session_id",
-                          token_env="LEADHUB_SANDBOX_SF_TOKEN", default_token="SANDBOX-SF",
+    sandbox = SandboxSpec(url_setting="instance_url", secret_setting="session_id",  # noqa: S106 - a setting's name
+                          token_env="LEADHUB_SANDBOX_SF_TOKEN", default_token="SANDBOX-SF",  # noqa: S106 - the sandbox's published demo token
                           credential_settings=("username", "password", "consumer_key", "consumer_secret"))
 
     settings: SalesforceSettings
@@ -134,7 +134,8 @@ class SalesforceConnector(Connector):
     # -- pull: inquiries -----------------------------------------------------------------------
     def pull(self, stream: str, cursor: dict[str, Any] | None) -> Iterator[Page]:
         if stream not in ("Lead", "Contact", "Account"):
-            raise FatalAPIError(f"{self.instance}: unknown stream {stream!r}; pull_streams takes Lead, Contact, Account")
+            raise FatalAPIError(f"{self.instance}: unknown stream {stream!r}; "
+                                "pull_streams takes Lead, Contact, Account")
         ext = self.settings.external_id_field
         condition = ""
         if stream == "Lead":

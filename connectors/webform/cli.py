@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 forms_app = typer.Typer(help="Web forms: list them, print the HTML to embed one.", no_args_is_help=True)
 console = Console()
 err = Console(stderr=True)
-ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="hub.toml to use (default: ./hub.toml or $LEADHUB_CONFIG)")]
+ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c",
+                                               help="hub.toml to use (default: ./hub.toml or $LEADHUB_CONFIG)")]
 
 
 def _forms(path: Path | None) -> tuple[HubConfig, dict[str, tuple[str, FormSettings]]]:
@@ -55,7 +56,7 @@ def list_(config: ConfigOpt = None,
     """List the forms declared in hub.toml."""
     from rich.table import Table
 
-    cfg, forms = _forms(config)
+    _, forms = _forms(config)
     rows = [{"form": f, "connector": i, "title": s.title, "activity_kind": s.activity_kind,
              "product_line": s.product_line, "fields": s.fields, "redirect_url": s.redirect_url,
              "signed": s.secret is not None} for f, (i, s) in sorted(forms.items())]
@@ -67,8 +68,8 @@ def list_(config: ConfigOpt = None,
         return
     table = Table("form", "title", "activity", "product", "fields", "redirect")
     for r in rows:
-        table.add_row(str(r["form"]), str(r["title"] or ""), str(r["activity_kind"] or ""), str(r["product_line"] or ""),
-                      _joined(r["fields"]), str(r["redirect_url"] or ""))
+        table.add_row(str(r["form"]), str(r["title"] or ""), str(r["activity_kind"] or ""),
+                      str(r["product_line"] or ""), _joined(r["fields"]), str(r["redirect_url"] or ""))
     console.print(table)
 
 

@@ -18,7 +18,7 @@ from starlette.requests import Request
 
 from hub.api import REGISTRY
 
-SECRET_HEADER = "X-LeadHub-Form-Secret"
+SECRET_HEADER = "X-LeadHub-Form-Secret"  # noqa: S105 - the name of the header, not a secret
 SIGNATURE_HEADER = "X-LeadHub-Signature"
 
 #: Every submission by result: accepted, invalid, spam (honeypot), throttled, refused (origin/secret).

@@ -12,9 +12,10 @@ from types import MappingProxyType
 from connectors.webform.connector import FormSettings
 
 _INPUT_TYPES = MappingProxyType({"email": "email", "phone": "tel", "website": "url"})
-_LABELS = MappingProxyType({"email": "Work e-mail", "name": "Your name", "first_name": "First name", "last_name": "Last name",
-           "company": "Company", "website": "Company website", "phone": "Phone", "country": "Country",
-           "message": "How can we help?", "product": "Product"})
+_LABELS = MappingProxyType({"email": "Work e-mail", "name": "Your name", "first_name": "First name",
+                            "last_name": "Last name", "company": "Company", "website": "Company website",
+                            "phone": "Phone", "country": "Country", "message": "How can we help?",
+                            "product": "Product"})
 
 
 def snippet(form_id: str, form: FormSettings, base_url: str) -> str:

@@ -29,7 +29,8 @@ def duplicates(
     from hub.review import contacts as contact_review
 
     rows = _list_queue(config, json_out,
-                       lambda store, conn: contact_review.duplicates(conn, status=None if all_ else "open", limit=limit),
+                       lambda store, conn: contact_review.duplicates(conn, status=None if all_ else "open",
+                                                                     limit=limit),
                        {"id": "id", "contact": "who", "may be": "may_be", "confidence": "confidence",
                         "why": "reason", "status": "status"})
     if rows and not json_out:

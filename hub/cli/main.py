@@ -35,7 +35,8 @@ app = typer.Typer(help="LeadHub: capture, match, qualify, route and deliver sale
                   rich_markup_mode=None)
 leads_app = typer.Typer(help="Look at leads and why they went where they went.", no_args_is_help=True)
 quarantine_app = typer.Typer(help="Records that could not be processed, with the reason.", no_args_is_help=True)
-dead_app = typer.Typer(help="Deliveries that failed for good; replay them once the cause is fixed.", no_args_is_help=True)
+dead_app = typer.Typer(help="Deliveries that failed for good; replay them once the cause is fixed.",
+                       no_args_is_help=True)
 app.add_typer(leads_app, name="leads")
 app.add_typer(quarantine_app, name="quarantine")
 app.add_typer(dead_app, name="dead-letters")
@@ -44,7 +45,8 @@ app.add_typer(dead_app, name="dead-letters")
 console = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
-ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="hub.toml to use (default: ./hub.toml or $LEADHUB_CONFIG)")]
+ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c",
+                                               help="hub.toml to use (default: ./hub.toml or $LEADHUB_CONFIG)")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
 
@@ -107,7 +109,8 @@ def run(
     config: ConfigOpt = None,
     host: Annotated[str | None, typer.Option(help="Listen address (default from [server]).")] = None,
     port: Annotated[int | None, typer.Option(help="Listen port (default from [server]).")] = None,
-    with_sandbox: Annotated[bool, typer.Option("--with-sandbox", help="Start the sandbox CRMs first (demo / make run).")] = False,
+    with_sandbox: Annotated[bool, typer.Option("--with-sandbox",
+                                               help="Start the sandbox CRMs first (demo / make run).")] = False,
     sandbox_port: Annotated[int, typer.Option(help="Port of the sandbox CRMs (with --with-sandbox).")] = 8765,
 ) -> None:
     """Run the daemon: web app (forms, partner API, /healthz, /metrics) plus the engine's workers.
@@ -331,7 +334,8 @@ def leads_show(lead_id: str, config: ConfigOpt = None, json_out: JsonOpt = False
     for d in data["duplicates"]:
         console.print(f"  candidate duplicate: {d['contact']['name']} ({d['contact']['id']}) may be "
                       f"{d['other']['name']} ({d['other']['id']}): {d['reason']} (confidence {d['confidence']:.2f}); "
-                      f"`leadhub contacts merge {d['other']['id']} {d['contact']['id']}` or `... keep-apart`", markup=False)
+                      f"`leadhub contacts merge {d['other']['id']} {d['contact']['id']}` or `... keep-apart`",
+                      markup=False)
     console.print("[bold]why[/bold]")
     if not data["why"]:
         console.print("  no decision recorded yet (the lead's records may still be pending)")
@@ -348,7 +352,8 @@ def leads_show(lead_id: str, config: ConfigOpt = None, json_out: JsonOpt = False
 def leads_split(
     lead_id: str,
     activity: Annotated[int, typer.Option("--activity", help="The activity to move (ids: `leads show ID`).")],
-    account_name: Annotated[str | None, typer.Option(help="The company it belongs to (default: from the record).")] = None,
+    account_name: Annotated[str | None,
+                            typer.Option(help="The company it belongs to (default: from the record).")] = None,
     by: Annotated[str | None, typer.Option(help="Who decides (default: your user name).")] = None,
     config: ConfigOpt = None,
     json_out: JsonOpt = False,

@@ -260,7 +260,8 @@ class BatchWork:
             added_keys = self.keys_of.get(account_id)
             if added_keys:
                 have = set(stored_cand.keys)
-                stored_cand = replace(stored_cand, keys=stored_cand.keys + tuple(k for k in added_keys if k not in have))
+                stored_cand = replace(stored_cand,
+                                      keys=stored_cand.keys + tuple(k for k in added_keys if k not in have))
             out.append(stored_cand)
         return out
 
@@ -414,7 +415,8 @@ class BatchWork:
 
     def audit(self, entries: list[dict[str, Any]]) -> None:
         now = utcnow()
-        self.inserts["audit"].extend({"at": now, "actor": "hub", "details": {}, "account_id": None, **e} for e in entries)
+        self.inserts["audit"].extend({"at": now, "actor": "hub", "details": {}, "account_id": None, **e}
+                                     for e in entries)
 
     def add_outcome(self, row: dict[str, Any]) -> None:
         self.inserts["outcomes"].append(row)

@@ -50,9 +50,10 @@ def name_key(first_name: str | None, last_name: str | None) -> str | None:
     words: list[str] = []
     for part in (first_name, last_name):
         if part:
-            if not part.isascii():  # most names are: no accents to take off
-                part = "".join(ch for ch in unicodedata.normalize("NFKD", part) if not unicodedata.combining(ch))
-            words += _WORD.findall(part.casefold())
+            text = part
+            if not text.isascii():  # most names are: no accents to take off
+                text = "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
+            words += _WORD.findall(text.casefold())
     return " ".join(sorted(words))[:400] or None
 
 

@@ -15,10 +15,10 @@ from typing import Any
 
 from tenacity import RetryCallState, wait_exponential_jitter
 
-from hub.pipeline.batch import paused_gc
 from hub.connector import Capability, Connector, DeliveryItem, PushResult
 from hub.decisions import Owner
 from hub.errors import FatalAPIError, RateLimited, TransientError
+from hub.pipeline.batch import paused_gc
 from hub.schema import Outcome, utcnow
 from hub.store import Store
 
@@ -118,9 +118,10 @@ class Deliverer:
             # A person must fix credentials/permissions; keep retrying slowly until max attempts.
             log.error("%s: %s", name, exc)
             results = [PushResult(r["id"], ok=False, error=str(exc), retryable=True) for r in rows]
-        except Exception as exc:  # noqa: BLE001 - a connector bug must not lose the batch
+        except Exception as exc:
             log.exception("%s: push failed", name)
-            results = [PushResult(r["id"], ok=False, error=f"{type(exc).__name__}: {exc}", retryable=True) for r in rows]
+            results = [PushResult(r["id"], ok=False, error=f"{type(exc).__name__}: {exc}", retryable=True)
+                       for r in rows]
         return self._settle(name, by_key, _with_copies(results, copies))
 
     def _items(self, conn: Any, destination: str, rows: list[dict[str, Any]]) -> list[DeliveryItem]:

@@ -157,11 +157,13 @@ def unmerge(store: Store, duplicate: str, *, by: str, note: str = "") -> Contact
         rows = cs.merged_duplicates_of(conn, duplicate)
         row = next((r for r in rows if r["details"].get("duplicate") == duplicate), None)
         if row is None:
-            raise LookupError(f"contact {duplicate} was not merged into another; see `leadhub contacts duplicates --all`")
+            raise LookupError(f"contact {duplicate} was not merged into another; "
+                              "see `leadhub contacts duplicates --all`")
         d = row["details"]
         keep = d["keep"]
         cs.set_activities_contact(conn, d["activities"], duplicate)
-        links = [{"lead_id": lead_id, "contact_id": duplicate, "position": pos} for lead_id, pos in d["moved"] + d["dropped"]]
+        links = [{"lead_id": lead_id, "contact_id": duplicate, "position": pos}
+                 for lead_id, pos in d["moved"] + d["dropped"]]
         cs.link(conn, links)
         # The survivor leaves a lead it joined through the merge, unless it did something there since.
         gone = [lead_id for lead_id, _ in d["moved"] if not count_activities(conn, lead_id, keep)]
@@ -209,8 +211,8 @@ def rekey(store: Store, plugins: HubPlugins, *, batch: int = 1000,
                 contact = Contact.model_construct(email=r["email"], first_name=r["first_name"],
                                                   last_name=r["last_name"], phone=r["phone"], title=r["title"],
                                                   country=r["country"])
-                keys = {"match_key": plugins.contact_key(contact), "name_key": name_key(r["first_name"], r["last_name"]),
-                        "phone_key": phone_key(r["phone"])}
+                keys = {"match_key": plugins.contact_key(contact),
+                        "name_key": name_key(r["first_name"], r["last_name"]), "phone_key": phone_key(r["phone"])}
                 if any(keys[k] != r[k] for k in keys):
                     cs.set_contact_keys(conn, r["id"], keys)
                     report.changed += 1

@@ -69,10 +69,12 @@ def decide(store: Store, review_id: int, *, accept: bool, by: str, note: str = "
             text = (f"{by} confirmed that {names.get(provisional, provisional)} is "
                     f"{names.get(candidate, candidate)}{why}: {message}")
         else:
-            text = f"{by} decided that {names.get(provisional, provisional)} is not {names.get(candidate, candidate)}{why}"
+            text = (f"{by} decided that {names.get(provisional, provisional)} "
+                    f"is not {names.get(candidate, candidate)}{why}")
         rs.close_match_review(conn, review_id, "accepted" if accept else "rejected", by)
         after = rs.match_review(conn, review_id)  # an accepted review's lead may have been folded
-        rs.add_audit(conn, after["lead_id"] if after else row["lead_id"], candidate if accept else provisional, "review", text, by)
+        rs.add_audit(conn, after["lead_id"] if after else row["lead_id"], candidate if accept else provisional,
+                     "review", text, by)
     return ReviewDecision(review_id, accept, text)
 
 
@@ -84,14 +86,16 @@ def _merge_accounts(conn: Connection, review_id: int, provisional: str, candidat
     # Keys: the candidate is now found by the provisional account's keys too (said in the audit).
     new_keys = rs.move_account_keys(conn, provisional, candidate)
     if new_keys:
-        done.append("the candidate is now also found by " + ", ".join(f"{kind} '{value}'" for kind, value in new_keys[:6]))
+        done.append("the candidate is now also found by "
+                    + ", ".join(f"{kind} '{value}'" for kind, value in new_keys[:6]))
     rs.move_account_xrefs(conn, provisional, candidate)
     # Leads: fold an undelivered lead into the candidate's open lead of the same product line.
     for lead in rs.account_leads(conn, provisional):
         target = rs.open_lead_of(conn, candidate, lead["product_line"])
         if target is not None and lead["is_open"] and not rs.was_delivered(conn, lead["id"]):
             rs.fold_lead(conn, lead["id"], target, f"folded into {target} after review")
-            rs.add_audit(conn, target, candidate, "merge", f"lead {lead['id']} folded into this lead after review by {by}", by)
+            rs.add_audit(conn, target, candidate, "merge",
+                         f"lead {lead['id']} folded into this lead after review by {by}", by)
             done.append(f"lead {lead['id']} folded into open lead {target}")
         else:
             rs.move_lead(conn, lead["id"], candidate)
@@ -120,7 +124,9 @@ class SplitResult:
     message: str
 
 
-def split_activity(hub: Hub, lead_id: str, activity_id: int, *, by: str, account_name: str | None = None) -> SplitResult:
+def split_activity(
+    hub: Hub, lead_id: str, activity_id: int, *, by: str, account_name: str | None = None
+) -> SplitResult:
     """Undo a merge: move one activity (and its person) of ``lead_id`` to a new lead on a new account.
 
     For an inquiry that joined a lead it did not belong to (a reseller's address, a shared domain).
@@ -132,7 +138,8 @@ def split_activity(hub: Hub, lead_id: str, activity_id: int, *, by: str, account
     with store.engine.begin() as conn:
         act = rs.activity(conn, activity_id)
         if act is None or act["lead_id"] != lead_id:
-            raise LookupError(f"lead {lead_id} has no activity {activity_id}; see `leadhub leads show {lead_id} --json`")
+            raise LookupError(f"lead {lead_id} has no activity {activity_id}; "
+                              f"see `leadhub leads show {lead_id} --json`")
         if rs.count_activities(conn, lead_id) < 2:
             raise ValueError(f"activity {activity_id} is the only one of lead {lead_id}: nothing to split from")
         work = BatchWork(store, conn)

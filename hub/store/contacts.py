@@ -3,8 +3,8 @@
 The lookups are a mixin of :class:`hub.store.repo.Store`; the functions at the end are what
 :mod:`hub.review.contacts` reads and writes when a person decides a candidate pair. Every lookup
 goes through an index (``ix_contacts_match_key``, ``ix_contacts_name_key``,
-``ix_contacts_phone_key``), never a scan of an account's contacts. A contact merged into another (``merged_into``) is found by its key as its
-survivor, and is no candidate any more.
+``ix_contacts_phone_key``), never a scan of an account's contacts. A contact merged into another
+(``merged_into``) is found by its key as its survivor, and is no candidate any more.
 """
 
 from __future__ import annotations
@@ -115,7 +115,8 @@ class ContactOps:
             chunk_p = phone_list[start:start + _PARTS]
             size = _padded(len(chunk_p))
             padded = chunk_p + [""] * (size - len(chunk_p))
-            rows = _run_compiled(conn, _lookup(conn, "phone", size, per_key), {f"k{i}": k for i, k in enumerate(padded)})
+            rows = _run_compiled(conn, _lookup(conn, "phone", size, per_key),
+                                 {f"k{i}": k for i, k in enumerate(padded)})
             for i, *row in rows:
                 by_phone.setdefault(chunk_p[i], []).append(ContactRecord(*row))
         return by_name, by_phone

@@ -80,7 +80,8 @@ class QueueOps:
                 skipped.append(row["id"])
                 continue
             conn.execute(update(t.inbox).where(t.inbox.c.id == row["inbox_id"]).values(status="pending", lead_id=None))
-            conn.execute(update(t.quarantine).where(t.quarantine.c.id == row["id"]).values(status="replayed", resolved_at=now))
+            conn.execute(update(t.quarantine).where(t.quarantine.c.id == row["id"])
+                         .values(status="replayed", resolved_at=now))
             replayed += 1
         return replayed, skipped
 
@@ -99,7 +100,9 @@ class QueueOps:
         return [dict(r) for r in conn.execute(select(t.cursors).order_by(t.cursors.c.connector)).mappings()]
 
     # -- outbox ------------------------------------------------------------------------------
-    def enqueue(self, conn: Connection, destination: str, kind: str, lead_id: str, payload: dict[str, Any] | None = None) -> None:
+    def enqueue(
+        self, conn: Connection, destination: str, kind: str, lead_id: str, payload: dict[str, Any] | None = None
+    ) -> None:
         """Queue a delivery unless the same one is already waiting (coalesces repeated updates)."""
         if kind == "lead":
             waiting = conn.execute(
@@ -118,7 +121,9 @@ class QueueOps:
             )
         )
 
-    def claim_due(self, conn: Connection, destination: str, kind: str, limit: int, now: datetime, lease: timedelta) -> list[dict[str, Any]]:
+    def claim_due(
+        self, conn: Connection, destination: str, kind: str, limit: int, now: datetime, lease: timedelta
+    ) -> list[dict[str, Any]]:
         """Due outbox rows, leased for ``lease`` (a crash mid-delivery makes them due again)."""
         stmt = self._locked(
             select(t.outbox)
@@ -139,16 +144,19 @@ class QueueOps:
     def delivered(self, conn: Connection, outbox_ids: list[int]) -> None:
         if outbox_ids:
             conn.execute(
-                update(t.outbox).where(t.outbox.c.id.in_(outbox_ids)).values(status="done", delivered_at=utcnow(), last_error=None)
+                update(t.outbox).where(t.outbox.c.id.in_(outbox_ids))
+                .values(status="done", delivered_at=utcnow(), last_error=None)
             )
 
     def retry_later(self, conn: Connection, outbox_id: int, attempts: int, when: datetime, error: str) -> None:
         conn.execute(
-            update(t.outbox).where(t.outbox.c.id == outbox_id).values(attempts=attempts, next_attempt_at=when, last_error=error)
+            update(t.outbox).where(t.outbox.c.id == outbox_id)
+            .values(attempts=attempts, next_attempt_at=when, last_error=error)
         )
 
     def dead_letter(self, conn: Connection, row: dict[str, Any], attempts: int, error: str) -> None:
-        conn.execute(update(t.outbox).where(t.outbox.c.id == row["id"]).values(status="dead", attempts=attempts, last_error=error))
+        conn.execute(update(t.outbox).where(t.outbox.c.id == row["id"])
+                     .values(status="dead", attempts=attempts, last_error=error))
         conn.execute(
             insert(t.dead_letters).values(
                 outbox_id=row["id"], destination=row["destination"], kind=row["kind"], lead_id=row["lead_id"],
@@ -157,7 +165,8 @@ class QueueOps:
         )
 
     def dead_letters(self, conn: Connection, status: str = "open", limit: int = 100) -> list[dict[str, Any]]:
-        stmt = select(t.dead_letters).where(t.dead_letters.c.status == status).order_by(t.dead_letters.c.id).limit(limit)
+        stmt = (select(t.dead_letters).where(t.dead_letters.c.status == status)
+                .order_by(t.dead_letters.c.id).limit(limit))
         return [dict(r) for r in conn.execute(stmt).mappings()]
 
     def replay_dead_letters(self, conn: Connection, ids: list[int] | None = None) -> int:
@@ -170,11 +179,13 @@ class QueueOps:
         for r in rows:
             conn.execute(update(t.outbox).where(t.outbox.c.id == r["outbox_id"]).values(
                 status="pending", attempts=0, next_attempt_at=now, last_error=None))
-            conn.execute(update(t.dead_letters).where(t.dead_letters.c.id == r["id"]).values(status="replayed", replayed_at=now))
+            conn.execute(update(t.dead_letters).where(t.dead_letters.c.id == r["id"])
+                         .values(status="replayed", replayed_at=now))
         return len(rows)
 
     def outbox_counts(self, conn: Connection) -> dict[tuple[str, str], int]:
-        stmt = select(t.outbox.c.destination, t.outbox.c.status, func.count()).group_by(t.outbox.c.destination, t.outbox.c.status)
+        stmt = (select(t.outbox.c.destination, t.outbox.c.status, func.count())
+                .group_by(t.outbox.c.destination, t.outbox.c.status))
         return {(d, s): n for d, s, n in conn.execute(stmt)}
 
     def lead_destinations(self, conn: Connection, lead_id: str) -> list[str]:
@@ -211,8 +222,13 @@ class QueueOps:
         stmt = select(t.audit).where(t.audit.c.lead_id == lead_id).order_by(t.audit.c.id)
         return [dict(r) for r in conn.execute(stmt).mappings()]
 
-    def add_outcome(self, conn: Connection, lead_id: str, status: str, reason: str, amount: float | None, at: datetime, reported_by: str) -> None:
-        conn.execute(insert(t.outcomes).values(lead_id=lead_id, status=status, reason=reason, amount=amount, at=at, reported_by=reported_by))
+    def add_outcome(
+        self, conn: Connection, lead_id: str, status: str, reason: str, amount: float | None, at: datetime,
+        reported_by: str,
+    ) -> None:
+        conn.execute(insert(t.outcomes).values(lead_id=lead_id, status=status, reason=reason, amount=amount, at=at,
+                                               reported_by=reported_by))
 
     def outcomes_of(self, conn: Connection, lead_id: str) -> list[dict[str, Any]]:
-        return [dict(r) for r in conn.execute(select(t.outcomes).where(t.outcomes.c.lead_id == lead_id).order_by(t.outcomes.c.id)).mappings()]
+        stmt = select(t.outcomes).where(t.outcomes.c.lead_id == lead_id).order_by(t.outcomes.c.id)
+        return [dict(r) for r in conn.execute(stmt).mappings()]

@@ -220,7 +220,8 @@ class Store(QueueOps, ContactOps):
             )
 
     def pending_count(self, conn: Connection) -> int:
-        return int(conn.execute(select(func.count()).select_from(t.inbox).where(t.inbox.c.status == "pending")).scalar_one())
+        stmt = select(func.count()).select_from(t.inbox).where(t.inbox.c.status == "pending")
+        return int(conn.execute(stmt).scalar_one())
 
     # -- bulk writes (a batch's unit of work flushes through these) --------------------------
     def insert_rows(self, conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
@@ -246,7 +247,8 @@ class Store(QueueOps, ContactOps):
             for lead in leads
         ]
         if new:
-            conn.execute(insert(t.leads), [{**{k: v for k, v in r.items() if k != "b_id"}, "id": r["b_id"], "version": 1}
+            conn.execute(insert(t.leads), [{**{k: v for k, v in r.items() if k != "b_id"},
+                                            "id": r["b_id"], "version": 1}
                                            for r in rows])
             return
         from sqlalchemy import bindparam
@@ -254,7 +256,8 @@ class Store(QueueOps, ContactOps):
         stmt = (
             update(t.leads)
             .where(t.leads.c.id == bindparam("b_id"))
-            .values(version=t.leads.c.version + 1, **{k: bindparam(k) for k in rows[0] if k not in ("b_id", "created_at")})
+            .values(version=t.leads.c.version + 1,
+                    **{k: bindparam(k) for k in rows[0] if k not in ("b_id", "created_at")})
         )
         conn.execute(stmt, [{k: v for k, v in r.items() if k != "created_at"} for r in rows])
 
@@ -264,7 +267,8 @@ class Store(QueueOps, ContactOps):
         stmt: Any = postgresql.insert(t.xrefs) if conn.dialect.name == "postgresql" else sqlite.insert(t.xrefs)
         stmt = stmt.on_conflict_do_update(
             index_elements=["entity", "system", "external_id"],
-            set_={"hub_id": stmt.excluded.hub_id, "version": stmt.excluded.version, "updated_at": stmt.excluded.updated_at},
+            set_={"hub_id": stmt.excluded.hub_id, "version": stmt.excluded.version,
+                  "updated_at": stmt.excluded.updated_at},
         )
         conn.execute(stmt, rows)
 
@@ -557,7 +561,9 @@ class Store(QueueOps, ContactOps):
         value = conn.execute(select(t.counters.c.value).where(t.counters.c.name == name)).scalar_one()
         return int(value - 1) % n
 
-    def add_match_review(self, conn: Connection, lead_id: str, account_id: str, candidate_id: str, score: float, reason: str) -> None:
+    def add_match_review(
+        self, conn: Connection, lead_id: str, account_id: str, candidate_id: str, score: float, reason: str
+    ) -> None:
         conn.execute(insert(t.match_reviews).values(
             lead_id=lead_id, account_id=account_id, candidate_id=candidate_id, score=score,
             reason=reason, status="open", created_at=utcnow()))

@@ -271,7 +271,7 @@ _GRADES = MappingProxyType({"exact": "same", "close": "close", "similar": "simil
 
 def _reason(comparison: ContactComparison, parts: Mapping[str, float], total: float, a: PersonRecord) -> str:
     agree, differ = [], []
-    for name, weight in parts.items():
+    for name in parts:
         if name == "swap":
             continue
         level = getattr(comparison, name)

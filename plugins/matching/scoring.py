@@ -22,7 +22,7 @@ from rapidfuzz.fuzz import ratio, token_sort_ratio
 
 from hub.api import AccountCandidate
 from plugins.matching.keys import InquiryProfile
-from plugins.matching.names import GENERIC_WORDS, NameForm
+from plugins.matching.names import NameForm
 from plugins.matching.settings import MatchingSettings
 
 #: The same words in another order: "Newman & Murphy" is often not "Murphy & Newman".
@@ -74,7 +74,7 @@ def _spread_typos(fa: NameForm, fb: NameForm) -> float:
     """
     if len(fa.words) != len(fb.words) or len(fa.words) < 2:
         return 0.0
-    pairs = [(a, b) for a, b in zip(fa.words, fb.words) if a != b]
+    pairs = [(a, b) for a, b in zip(fa.words, fb.words, strict=True) if a != b]
     if len(pairs) < 2:
         return 0.0
     edits = slipped = 0

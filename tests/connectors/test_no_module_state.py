@@ -140,7 +140,8 @@ def test_no_connector_module_keeps_mutable_state() -> None:
     problems = [problem for file in files
                 for problem in module_state_problems(file.read_text(encoding="utf-8"),
                                                      str(file.relative_to(CONNECTORS.parent)))]
-    assert problems == [], "keep this state on the connector instance or the hub's ConnectorServices:\n" + "\n".join(problems)
+    assert problems == [], ("keep this state on the connector instance or the hub's ConnectorServices:\n"
+                            + "\n".join(problems))
 
 
 @pytest.mark.parametrize("source", [

@@ -36,8 +36,9 @@ def test_a_file_in_mappings_dir_replaces_the_shipped_one_and_others_add(tmp_path
     folder.mkdir()
     original = (ROOT / "connectors" / "file" / "file.toml").read_text(encoding="utf-8")
     (folder / "file.toml").write_text(original, encoding="utf-8")
-    (folder / "acme.toml").write_text('[streams.lead]\nkind = "inquiry"\nactivity_kind = "import"\n[streams.lead.inbound]\n'
-                                      '"contact.email" = { from = "email" }\n', encoding="utf-8")
+    (folder / "acme.toml").write_text('[streams.lead]\nkind = "inquiry"\nactivity_kind = "import"\n'
+                                      '[streams.lead.inbound]\n"contact.email" = { from = "email" }\n',
+                                      encoding="utf-8")
     mappings = load_mappings(config(tmp_path, folder), load_plugins(entry_points=False))
     assert mappings.files["file"] == folder / "file.toml"
     assert mappings.files["salesforce"] == ROOT / "connectors" / "salesforce" / "salesforce.toml"

@@ -161,7 +161,8 @@ def test_quarantine_replay_after_the_mapping_is_fixed(hub_toml: Path) -> None:
     assert "--all" in not_chosen.output
     mapping = folder / "mappings" / "file.toml"
     text = mapping.read_text()
-    fixed = text.replace('from = ["Email", "E-mail", "Email Address"]', 'from = ["Email", "E-mail", "Email Address", "Mail"]', 1)
+    fixed = text.replace('from = ["Email", "E-mail", "Email Address"]',
+                         'from = ["Email", "E-mail", "Email Address", "Mail"]', 1)
     assert fixed != text
     mapping.write_text(fixed)
     replayed = as_json(cli("quarantine", "replay", str(entry["id"]), "--json", "-c", str(hub_toml)))

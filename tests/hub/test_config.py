@@ -133,10 +133,13 @@ def test_plugin_table_errors_name_file_table_and_key(tmp_path: Path) -> None:
         plugins.configure(load_config(path))
     lines = str(caught.value).splitlines()
     assert lines[0] == f"{path.resolve()} is invalid:"
-    assert "  plugins.scoring.points.webinar: Input should be a valid integer, unable to parse string as an integer" in lines
-    assert "  plugins.scoring.per_extra_contcat: unknown key (check the spelling; see `leadhub init` for a starter file)" in lines
+    assert ("  plugins.scoring.points.webinar: Input should be a valid integer, "
+            "unable to parse string as an integer") in lines
+    assert ("  plugins.scoring.per_extra_contcat: unknown key "
+            "(check the spelling; see `leadhub init` for a starter file)") in lines
     matching = load_plugins(defaults=("plugins.matching:MatchingPlugin",), entry_points=False)
-    with pytest.raises(ConfigError, match=r"plugins\.matching: Value error, review_threshold \(0\.95\) must not exceed"):
+    with pytest.raises(ConfigError,
+                       match=r"plugins\.matching: Value error, review_threshold \(0\.95\) must not exceed"):
         matching.configure(load_config(path))
 
 

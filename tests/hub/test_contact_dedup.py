@@ -49,7 +49,8 @@ def contacts(hub: Hub) -> list[dict[str, Any]]:
 
 def candidates(hub: Hub) -> list[dict[str, Any]]:
     with hub.store.engine.connect() as conn:
-        return [dict(r) for r in conn.execute(select(t.contact_duplicates).order_by(t.contact_duplicates.c.id)).mappings()]
+        stmt = select(t.contact_duplicates).order_by(t.contact_duplicates.c.id)
+        return [dict(r) for r in conn.execute(stmt).mappings()]
 
 
 def lead_of(hub: Hub, product: str) -> Any:
@@ -248,7 +249,9 @@ def test_many_contacts_sharing_a_phone_are_compared_a_bounded_number_of_times(
 
     hub = hub_factory(db_url)
     first = "Ann Bo Carl Dina Eve Finn Gus Hana Ivo Jan Kai Lea Mo Nia Oli Pia Quin Rae Sam Tia Uma Vik Wes Xia Yan"
-    last = ["Abbott", "Brook", "Castro", "Dunn", "Eklund", "Fabre", "Garcia", "Holm", "Ito", "Jansen", "Kowalski", "Lund", "Moreau", "Nakamura", "Olsen", "Petrov", "Quist", "Rossi", "Silva", "Tanaka", "Ueda", "Varga", "Weber", "Xu", "Yilmaz"]
+    last = ["Abbott", "Brook", "Castro", "Dunn", "Eklund", "Fabre", "Garcia", "Holm", "Ito", "Jansen", "Kowalski",
+            "Lund", "Moreau", "Nakamura", "Olsen", "Petrov", "Quist", "Rossi", "Silva", "Tanaka", "Ueda", "Varga",
+            "Weber", "Xu", "Yilmaz"]
     rows = [f"p{i}@acme.example,{f},{last[i]},+1 415 555 0100,Acme,acme.example,US,widgets,webinar"
             for i, f in enumerate(first.split())]
     assert len(rows) == PER_KEY + 5

@@ -53,12 +53,14 @@ def _at_0004(url: str) -> None:
         conn.execute(links.insert(), [{"lead_id": "lead_rejected", "contact_id": "ct_1", "position": 0}])
         entry = {"account_id": "acct_1", "actor": "hub", "details": {}}
         conn.execute(audit.insert(), [
-            {**entry, "lead_id": "lead_rejected", "at": T0, "action": "status", "reason": "routed -> accepted reported by x"},
+            {**entry, "lead_id": "lead_rejected", "at": T0, "action": "status",
+             "reason": "routed -> accepted reported by x"},
             {**entry, "lead_id": "lead_rejected", "at": REJECTED_AT, "action": "status",
              "reason": "accepted -> rejected reported by salesforce (no budget)"},
             {**entry, "lead_id": "lead_rejected", "at": datetime(2026, 3, 2, tzinfo=UTC), "action": "status",
              "reason": "rejected -> nurture reported by hub"},
-            {**entry, "lead_id": "lead_new", "at": T0, "action": "status", "reason": "nurture: score 5 is below the bar of 30"},
+            {**entry, "lead_id": "lead_new", "at": T0, "action": "status",
+             "reason": "nurture: score 5 is below the bar of 30"},
             {**entry, "lead_id": "lead_clawed", "at": CLAWED_AT, "action": "sla",
              "reason": "clawed back to nurture: nobody accepted it"},
             {**entry, "lead_id": "lead_won", "at": T0, "action": "status", "reason": "converted -> won reported by x"},

@@ -32,8 +32,10 @@ class UnsureAboutAcme:
         return None
 
 
-CSV_1 = "Email,First Name,Last Name,Company,Website,Product,Activity\nann@acme.example,Ann,Lee,Acme Inc,acme.example,widgets,demo_request\n"
-CSV_2 = "Email,First Name,Last Name,Company,Website,Product,Activity\nbo@acme-corp.example,Bo,Ek,Acme Corp,acme-corp.example,widgets,contact_sales\n"
+CSV_1 = ("Email,First Name,Last Name,Company,Website,Product,Activity\n"
+         "ann@acme.example,Ann,Lee,Acme Inc,acme.example,widgets,demo_request\n")
+CSV_2 = ("Email,First Name,Last Name,Company,Website,Product,Activity\n"
+         "bo@acme-corp.example,Bo,Ek,Acme Corp,acme-corp.example,widgets,contact_sales\n")
 
 
 def setup(tmp_path: Path, hub_factory: Callable[..., Hub], sqlite_url: str) -> tuple[Hub, UnsureAboutAcme]:
@@ -102,7 +104,8 @@ def test_matches_cli_lists_and_decides(tmp_path: Path, hub_factory: Callable[...
 
     setup(tmp_path, hub_factory, sqlite_url)
     cfg = tmp_path / "hub.toml"
-    cfg.write_text(f'[hub]\ndatabase_url = "{sqlite_url}"\nmappings_dir = "{Path(__file__).resolve().parents[2] / "mappings"}"\n')
+    cfg.write_text(f'[hub]\ndatabase_url = "{sqlite_url}"\n'
+                   f'mappings_dir = "{Path(__file__).resolve().parents[2] / "mappings"}"\n')
     runner = CliRunner()
     listed = runner.invoke(app, ["matches", "review", "--config", str(cfg), "--json"])
     assert listed.exit_code == 0, listed.output
@@ -172,7 +175,8 @@ def test_leads_split_from_the_cli(tmp_path: Path, hub_factory: Callable[..., Hub
     with hub.store.engine.connect() as conn:
         lead_id = conn.execute(select(t.leads.c.id)).scalar_one()
     cfg = tmp_path / "hub.toml"
-    cfg.write_text(f'[hub]\ndatabase_url = "{sqlite_url}"\nmappings_dir = "{Path(__file__).resolve().parents[2] / "mappings"}"\n'
+    cfg.write_text(f'[hub]\ndatabase_url = "{sqlite_url}"\n'
+                   f'mappings_dir = "{Path(__file__).resolve().parents[2] / "mappings"}"\n'
                    '[[owners]]\nid = "jane"\nname = "Jane Doe"\n')
     runner = CliRunner()
     shown = json.loads(runner.invoke(app, ["leads", "show", lead_id, "--config", str(cfg), "--json"]).stdout)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from sqlalchemy import func, select
@@ -95,7 +96,8 @@ def test_audit_explains_match_score_and_route(db_url: str, tmp_path: Path, hub_f
 def test_bad_rows_are_quarantined_with_reasons_and_replayable(
     db_url: str, tmp_path: Path, hub_factory: Callable[..., Hub]
 ) -> None:
-    text = CSV + "too,many,fields,here,a,b,c,d,e,f\n" + "eve@umbrella.com,Eve,Ho,,umbrella.com,US,widgets,demo_request,\n"
+    text = (CSV + "too,many,fields,here,a,b,c,d,e,f\n"
+            + "eve@umbrella.com,Eve,Ho,,umbrella.com,US,widgets,demo_request,\n")
     hub = hub_factory(db_url)
     report = import_file(write_csv(tmp_path, text), hub.intake, source="fair")
     assert report.quarantined == 1  # the unreadable row never became a record
@@ -152,10 +154,10 @@ class FlakyDestination(Connector):
     name = "flaky"
     capabilities = frozenset({Capability.PUSH_LEADS})
     batch_limit = 2
-    fail_emails: set[str] = set()
+    fail_emails: ClassVar[set[str]] = set()
     transient = True
-    calls: list[int] = []
-    batches: list[list[str]] = []
+    calls: ClassVar[list[int]] = []
+    batches: ClassVar[list[list[str]]] = []
 
     def push_leads(self, batch: list[DeliveryItem]) -> list[PushResult]:  # type: ignore[override]
         FlakyDestination.calls.append(len(batch))
@@ -286,7 +288,9 @@ def test_records_from_unknown_streams_are_quarantined(db_url: str, hub_factory: 
     assert "no mapping" in entry["reason"] and "nowhere" in entry["reason"]
 
 
-def test_two_waiting_rows_of_one_lead_are_one_delivery(db_url: str, tmp_path: Path, hub_factory: Callable[..., Hub]) -> None:
+def test_two_waiting_rows_of_one_lead_are_one_delivery(
+    db_url: str, tmp_path: Path, hub_factory: Callable[..., Hub]
+) -> None:
     """A CRM refuses a batch naming one external id twice: the deliverer sends each lead once."""
     from hub.schema import utcnow
 
@@ -303,7 +307,8 @@ def test_two_waiting_rows_of_one_lead_are_one_delivery(db_url: str, tmp_path: Pa
             "destination": "crm", "kind": "lead", "lead_id": lead_id, "payload": {}, "status": "pending",
             "attempts": 0, "next_attempt_at": now, "created_at": now}])
     with hub.store.engine.begin() as conn:  # both rows of that lead come first in the next claim
-        conn.execute(t.outbox.update().where(t.outbox.c.lead_id == lead_id).values(next_attempt_at=now.replace(year=2000)))
+        conn.execute(t.outbox.update().where(t.outbox.c.lead_id == lead_id)
+                     .values(next_attempt_at=now.replace(year=2000)))
     got = hub.deliverer.deliver_due()
     assert got.dead == 0 and got.retried == 0
     assert FlakyDestination.batches[0] == [lead_id]  # one item for the lead's two rows
@@ -329,7 +334,8 @@ def test_one_company_in_two_crms_is_one_account_and_opens_no_lead(
     assert acct is not None and acct.xrefs == {"salesforce": "001000000000001AAA", "hubspot": "901"}
 
     # A person from that company asks: one lead, on that account, routed once.
-    csv = "Email,First Name,Last Name,Company,Website,Activity\nann@acme.example,Ann,Lee,Acme,acme.example,demo_request\n"
+    csv = ("Email,First Name,Last Name,Company,Website,Activity\n"
+           "ann@acme.example,Ann,Lee,Acme,acme.example,demo_request\n")
     import_file(write_csv(tmp_path, csv), hub.intake, source="web")
     again = hub.process_pending()
     assert again.leads_created == 1 and again.routed == 1

@@ -20,7 +20,8 @@ from plugins.matching import InMemoryAccounts, MatchingSettings, match_account, 
 
 def inquiry(company: dict[str, Any] | None = None, contact: dict[str, Any] | None = None, **extra: Any) -> Inquiry:
     return Inquiry(
-        source=SourceRecord(connector=extra.pop("connector", "webform"), stream="form:demo", external_id="1", payload={}),
+        source=SourceRecord(connector=extra.pop("connector", "webform"), stream="form:demo", external_id="1",
+                            payload={}),
         company=Company(**(company or {})),
         contact=Contact(**(contact or {})),
         activity=Activity(kind="demo_request"),
@@ -140,14 +141,17 @@ def test_partner_reps_own_email_does_not_decide_the_account(plugins: HubPlugins,
     assert "referring partner" in v.reason
 
 
-def test_partner_referral_email_counts_when_it_agrees_with_the_company(plugins: HubPlugins, accounts: InMemoryAccounts) -> None:
+def test_partner_referral_email_counts_when_it_agrees_with_the_company(
+    plugins: HubPlugins, accounts: InMemoryAccounts
+) -> None:
     item = inquiry({"name": "Kessler Brothers Tooling"}, {"email": "buyer@kessler-tooling.co.uk"}, partner_id="p1")
     assert MatchKey("domain", "kessler-tooling.co.uk") in match_keys(item)
 
 
 def test_cross_crm_same_company_is_one_account_by_domain(plugins: HubPlugins) -> None:
     book = InMemoryAccounts()
-    from_salesforce = inquiry({"name": "Globex Corporation", "website": "https://www.globex.com"}, connector="salesforce")
+    from_salesforce = inquiry({"name": "Globex Corporation", "website": "https://www.globex.com"},
+                              connector="salesforce")
     first = decide(plugins, book, from_salesforce)
     assert first.outcome is MatchOutcome.NEW
     account_id = book.apply(first)
@@ -165,7 +169,9 @@ def test_phone_with_country_matches_a_national_number(plugins: HubPlugins, accou
     assert "phone +442079460958" in v.reason
 
 
-def test_same_name_other_domain_and_country_is_uncertain_with_best_candidate(plugins: HubPlugins, accounts: InMemoryAccounts) -> None:
+def test_same_name_other_domain_and_country_is_uncertain_with_best_candidate(
+    plugins: HubPlugins, accounts: InMemoryAccounts
+) -> None:
     v = decide(plugins, accounts, inquiry({"name": "Nordwind Maschinenbau", "website": "nordwind.at", "country": "DE"}))
     assert v.outcome is MatchOutcome.UNCERTAIN and v.account_id == "acct_nord"
     assert "domains differ" in v.reason and "a person decides" in v.reason
@@ -190,7 +196,7 @@ def test_configure_reads_thresholds_and_rejects_bad_ones(plugins: HubPlugins, ac
         assert decide(plugins, accounts, item).outcome is MatchOutcome.UNCERTAIN
         with pytest.raises(ConfigError, match="review_threshold"):
             plugins.configure(_config({"match_threshold": 0.5, "review_threshold": 0.9}))
-        with pytest.raises(ConfigError, match="matching.threshold"):
+        with pytest.raises(ConfigError, match=r"matching\.threshold"):
             plugins.configure(_config({"threshold": 1}))
     finally:
         plugins.configure(_config())

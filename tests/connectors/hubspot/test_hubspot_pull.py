@@ -19,7 +19,9 @@ from sandbox.testing import SandboxServer
 SEARCH = "POST /crm/v3/objects/{object_type}/search"
 
 
-def pull_all(connector: HubSpotConnector, stream: str, cursor: dict[str, Any] | None) -> tuple[list[SourceRecord], dict[str, Any] | None]:
+def pull_all(
+    connector: HubSpotConnector, stream: str, cursor: dict[str, Any] | None
+) -> tuple[list[SourceRecord], dict[str, Any] | None]:
     records: list[SourceRecord] = []
     for page in connector.pull(stream, cursor):
         records += page.records

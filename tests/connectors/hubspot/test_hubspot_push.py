@@ -47,7 +47,8 @@ def test_250_leads_in_three_batches_of_three_calls(
     assert (props["lifecyclestage"], props["hs_lead_status"]) == ("salesqualifiedlead", "OPEN")
     company_ids = {a.id for a in contact.associations["companies"].results}
     assert company_ids == {results[7].xrefs["account"]}
-    company = hs.crm.companies.basic_api.get_by_id(results[7].xrefs["account"], properties=["leadhub_account_id", "name"])
+    company = hs.crm.companies.basic_api.get_by_id(results[7].xrefs["account"],
+                                                   properties=["leadhub_account_id", "name"])
     assert company.properties["leadhub_account_id"] == items[7].account.id
 
     # Delivering again (a retry, a re-route) creates nothing new and links nothing twice.
@@ -71,7 +72,8 @@ def test_existing_company_found_by_domain_is_reused(
     results = connector.push_leads(items)
 
     assert all(r.ok for r in results)
-    seeded = hs.crm.companies.basic_api.get_by_id(results[1].xrefs["account"], properties=["domain", "leadhub_account_id"])
+    seeded = hs.crm.companies.basic_api.get_by_id(results[1].xrefs["account"],
+                                                  properties=["domain", "leadhub_account_id"])
     assert seeded.properties["domain"] == "northwindtraders.com"
     assert seeded.properties["leadhub_account_id"] == items[1].account.id  # tagged for later reads
     assert portal.control is not None

@@ -36,8 +36,9 @@ def add_partner(hub: Hub, name: str, callback_url: str | None = None) -> Partner
     key = keys.new_key()
     secret = keys.new_callback_secret() if callback_url else None
     with hub.store.engine.begin() as conn:
-        row = q.add_partner(conn, name=name, email=f"{name.lower()}@partner.example", key_prefix=keys.prefix_of(key) or "",
-                            key_hash=keys.hash_key(key), callback_url=callback_url, callback_secret=secret)
+        row = q.add_partner(conn, name=name, email=f"{name.lower()}@partner.example",
+                            key_prefix=keys.prefix_of(key) or "", key_hash=keys.hash_key(key),
+                            callback_url=callback_url, callback_secret=secret)
     return PartnerKey(row.id, key, secret)
 
 

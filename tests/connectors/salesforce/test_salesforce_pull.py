@@ -156,7 +156,9 @@ def test_opportunity_without_copied_id_is_traced_to_its_lead(org: SandboxServer,
     assert len(opps) == 1 and opps[0].payload["LeadHub_Id__c"] == item.lead.id
 
 
-def test_converted_contact_of_a_hub_lead_is_not_a_new_inquiry(org: SandboxServer, sf: Any, make_connector: Make) -> None:
+def test_converted_contact_of_a_hub_lead_is_not_a_new_inquiry(
+    org: SandboxServer, sf: Any, make_connector: Make
+) -> None:
     assert org.control is not None
     connector = make_connector()
     cursor = list(connector.pull("Contact", None))[-1].cursor

@@ -47,8 +47,8 @@ def test_urlencoded_browser_post_redirects(hub: Hub, client: TestClient) -> None
 
 
 def test_multipart_post_is_accepted(hub: Hub, client: TestClient) -> None:
-    r = client.post("/forms/demo", data={"email": "cy@hooli.com", "company": "Hooli"}, files={"cv": ("cv.pdf", b"%PDF-1.4")},
-                    headers={"Accept": "application/json"})
+    r = client.post("/forms/demo", data={"email": "cy@hooli.com", "company": "Hooli"},
+                    files={"cv": ("cv.pdf", b"%PDF-1.4")}, headers={"Accept": "application/json"})
     # Forms take no uploads.
     assert r.status_code == 422
     r = client.post("/forms/demo", files={"email": (None, "cy@hooli.com"), "company": (None, "Hooli")})
@@ -118,7 +118,8 @@ def test_shared_secret_and_hmac_signature(hub: Hub, client: TestClient) -> None:
     body = json.dumps({"email": "f@umbrella.com", "company": "Umbrella"}).encode()
     plain = {"Content-Type": "application/json"}
     assert client.post("/forms/tools", content=body, headers=plain).status_code == 401
-    assert client.post("/forms/tools", content=body, headers={**plain, "X-LeadHub-Form-Secret": "wrong"}).status_code == 401
+    assert client.post("/forms/tools", content=body,
+                       headers={**plain, "X-LeadHub-Form-Secret": "wrong"}).status_code == 401
     assert client.post("/forms/tools", content=body,
                        headers={**plain, "X-LeadHub-Form-Secret": "s3cret-form-key"}).status_code == 202
     sig = hmac.new(b"s3cret-form-key", body, hashlib.sha256).hexdigest()
