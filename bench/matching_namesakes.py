@@ -48,6 +48,16 @@ _QUALIFIED = {"en_US": ("USA", "US", "America"), "en_GB": ("UK", "Great Britain"
               "es_ES": ("España", "Spain", "Iberia"), "it_IT": ("Italia", "Italy"),
               "nl_NL": ("Nederland", "Netherlands", "Benelux")}
 _CCTLD = {"US": "us", "GB": "co.uk", "DE": "de", "FR": "fr", "ES": "es", "IT": "it", "NL": "nl"}
+#: National numbers by city, so a branch in another city has another area code (US numbers already
+#: vary theirs).
+_AREA_FORMATS = {
+    "GB": ("020 7### ####", "0121 ### ####", "0161 ### ####", "0113 ### ####", "0141 ### ####", "0117 ### ####"),
+    "DE": ("030 ########", "040 ########", "089 ########", "069 ########", "0221 #######", "0711 #######"),
+    "FR": ("01 ## ## ## ##", "02 ## ## ## ##", "03 ## ## ## ##", "04 ## ## ## ##", "05 ## ## ## ##"),
+    "ES": ("91 ### ## ##", "93 ### ## ##", "95 ### ## ##", "96 ### ## ##"),
+    "IT": ("02 #### ####", "06 #### ####", "011 ### ####", "055 ### ####", "081 ### ####"),
+    "NL": ("020 ### ####", "010 ### ####", "070 ### ####", "030 ### ####", "040 ### ####"),
+}
 
 
 class NamesakeGenerator(Generator):
@@ -67,6 +77,12 @@ class NamesakeGenerator(Generator):
             fake.seed_instance(7)
             self._cities[locale] = sorted({fake.city() for _ in range(300)})
         return self.rng.choice(self._cities[locale])
+
+    def phone(self, country: str) -> str:
+        formats = _AREA_FORMATS.get(country)
+        if formats is None:
+            return super().phone(country)
+        return "".join(self.rng.choice(string.digits) if ch == "#" else ch for ch in self.rng.choice(formats))
 
     def _add(self, account: SynthAccount) -> SynthAccount:
         self.by_name.setdefault(normalize_company_name(account.name), []).append(account)
@@ -139,6 +155,14 @@ class NamesakeGenerator(Generator):
 
     # -- variants --------------------------------------------------------------------------------
     def alias_domain(self, domain: str) -> str:
+        """Another domain of the same company, one no account has."""
+        for _ in range(10):
+            alias = self._alias(domain)
+            if alias not in self._domains:
+                return alias
+        return f"{domain.partition('.')[0]}-hq.{domain.partition('.')[2]}"
+
+    def _alias(self, domain: str) -> str:
         label, _, tld = domain.partition(".")
         choice = self.rng.randrange(4)
         if choice == 0:
@@ -150,6 +174,14 @@ class NamesakeGenerator(Generator):
         return f"get{label}.{tld}"
 
     def typo_domain(self, domain: str) -> str:
+        """The domain with one slip, one no account has."""
+        for _ in range(10):
+            typo = self._typo(domain)
+            if typo not in self._domains:
+                return typo
+        return typo
+
+    def _typo(self, domain: str) -> str:
         label, _, tld = domain.partition(".")
         chars = list(label)
         i = self.rng.randrange(1, max(2, len(chars) - 1))
@@ -248,10 +280,12 @@ class NamesakeGenerator(Generator):
         elif scenario == "branch_new":
             truth = None
             brand = target.name.split(" (")[0]
+            known = {b.name.split(" (", 1)[-1].rstrip(")") for b in self.branches if b.name.startswith(brand)}
             city = self._city(target.locale)
-            known = {b.name for group in self.chains.values() for b in group}
-            if f"{brand} ({city})" in known:
-                city = f"{city} Nord"
+            for _ in range(20):
+                if not any(set(city.lower().split()) & set(k.lower().split()) for k in known):
+                    break
+                city = self._city(target.locale)
             company = {"name": f"{brand} ({city})", "phone": self.phone(target.country)}
             email = f"{local}@{target.domain}" if rng.random() < 0.5 else webmail
         elif scenario == "alias_domain":
