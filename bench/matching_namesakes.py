@@ -35,7 +35,7 @@ from faker import Faker
 
 from hub.schema import Activity, Company, Contact, Inquiry, SourceRecord
 from matching_data import DISPOSABLE, INDUSTRY, LOCALES, WEBMAIL, Case, Generator, SynthAccount, Vocabulary
-from plugins.matching.names import normalize_company_name
+from plugins.matching.names import compact, normalize_company_name
 
 NAMESAKE_MIX: dict[str, float] = {
     "namesake_domain": 0.10, "namesake_phone": 0.08, "namesake_bare": 0.05, "namesake_new": 0.10,
@@ -70,6 +70,7 @@ class NamesakeGenerator(Generator):
         self.chains: dict[str, list[SynthAccount]] = {}  # a chain's head account id -> its branches
         self.same_named_subs: list[SynthAccount] = []
         self._cities: dict[str, list[str]] = {}
+        self._labels: set[str] = set()
 
     def _city(self, locale: str) -> str:
         if locale not in self._cities:
@@ -77,6 +78,21 @@ class NamesakeGenerator(Generator):
             fake.seed_instance(7)
             self._cities[locale] = sorted({fake.city() for _ in range(300)})
         return self.rng.choice(self._cities[locale])
+
+    def _domain(self, core: str, tld: str) -> str:
+        """The name's label under ``tld`` if free (namesakes in two countries may both have
+        theirs), else a numbered label no company has under any TLD ("acme2" is one namesake's,
+        not another's under another TLD)."""
+        base = re.sub(r"[^a-z0-9]", "", compact(normalize_company_name(core)))[:30] or "co"
+        domain, n = f"{base}.{tld}", 2
+        if domain not in self._domains:
+            self._domains.add(domain)
+            return domain
+        while f"{base}{n}" in self._labels:
+            n += 1
+        self._labels.add(f"{base}{n}")
+        self._domains.add(f"{base}{n}.{tld}")
+        return f"{base}{n}.{tld}"
 
     def phone(self, country: str) -> str:
         formats = _AREA_FORMATS.get(country)

@@ -209,6 +209,11 @@ _NOT_PLACES = frozenset({
     "new", "inactive", "duplicate", "dup", "do not use", "dnu", "parent", "prospect", "customer", "test",
     "holding", "holdings", "group", "international", "global", "formerly", "fka", "aka", "dba",
 })
+#: Words that make a longer qualifier a note, not a place ("Sales Office", "formerly Acme").
+_NOTE_WORDS = frozenset({
+    "hq", "headquarters", "office", "sales", "marketing", "support", "billing", "inactive", "duplicate", "dup",
+    "use", "dnu", "parent", "prospect", "customer", "test", "formerly", "fka", "aka", "dba", "account",
+})
 _QUALIFIER = re.compile(r"\(([^)]*)\)?|\[([^\]]*)\]?")
 _DASH_TAIL = re.compile(r"\s+[-\u2013\u2014|]\s+([^-\u2013\u2014|]+)$")
 
@@ -221,7 +226,7 @@ def _qualifier_text(text: str) -> str:
         return COUNTRY_WORDS[joined]
     if not joined or joined in _NOT_PLACES or joined.isdigit() or (joined,) in _TERMS_BY_SIZE.get(1, frozenset()):
         return ""
-    if any(w in _NOT_PLACES for w in words) and len(words) > 1:
+    if any(w in _NOTE_WORDS for w in words):
         return ""  # "Sales Office", "formerly Acme": not a place
     return joined
 
