@@ -79,9 +79,8 @@ def _owners(scored: list[CandidateScore]) -> KeyOwners:
 
 def _weigh(scored: list[CandidateScore], settings: MatchingSettings) -> None:
     owners = _owners(scored)
-    if owners:  # nobody holds the inquiry's keys: the scores stand as scored
-        for s in scored:
-            s.weigh(owners, settings)
+    for s in scored:
+        s.weigh(owners, settings)
 
 
 def _rank(scored: list[CandidateScore]) -> list[CandidateScore]:
@@ -106,6 +105,36 @@ def _with_notes(reason: str, profile: InquiryProfile) -> str:
     return reason + (f" [{'; '.join(profile.notes)}]" if profile.notes else "")
 
 
+def score_candidates(profile: InquiryProfile, lookup: AccountLookup, settings: MatchingSettings,
+                     keys: list[MatchKey] | None = None) -> list[CandidateScore]:
+    """The candidate accounts of an inquiry, each scored and weighed against the others.
+
+    The identifying keys first (domain, phone, exact name: a few postings each); the blocking
+    keys (broad, for typos and variants) only when no account found scores :data:`SURE_SCORE`:
+    most inquiries are settled by a domain or an exact name in one small lookup.
+    """
+    keys = profile.keys() if keys is None else keys
+    strong = [k for k in keys if k.kind not in BLOCKING_KINDS]
+    # Looked up by, not indexed under: "Acme Ldt" as "acme" too, and a few more name_ends keys.
+    extra = [MatchKey("name", profile.loose_name)] if profile.loose_name else []
+    # A national number with no country told: looked up as each country's number it might be.
+    extra += [MatchKey("phone", p) for raw in profile.unread_phones for p in national_readings(raw)
+              if p not in profile.phones]
+    candidates = lookup.candidates(strong + extra, limit=settings.candidate_limit) if strong or extra else []
+    scored = [score_candidate(profile, c, settings, weigh=False) for c in candidates]
+    _weigh(scored, settings)
+    sure = max(settings.match_threshold, SURE_SCORE)
+    if len(strong) < len(keys) and not any(s.score >= sure for s in scored):
+        known = {c.account_id for c in candidates}
+        # The blocking keys alone: an account an identifying key finds is among those found.
+        wider = [*(k for k in keys if k.kind in BLOCKING_KINDS), *ends_lookup_keys(profile.name)]
+        more = [c for c in lookup.candidates(wider, limit=settings.candidate_limit) if c.account_id not in known]
+        if more:
+            scored += [score_candidate(profile, c, settings, weigh=False) for c in more]
+            _weigh(scored, settings)
+    return scored
+
+
 def match_account(inquiry: Inquiry, lookup: AccountLookup, settings: MatchingSettings) -> AccountMatch:
     """Decide which account ``inquiry`` belongs to (see the module docstring)."""
     profile = profile_inquiry(inquiry)
@@ -125,29 +154,8 @@ def match_account(inquiry: Inquiry, lookup: AccountLookup, settings: MatchingSet
 
     if not keys:
         return verdict(MatchOutcome.NEW, "nothing identifies a company (no name, domain, phone or e-mail)")
-    # The identifying keys first (domain, phone, exact name: a few postings each); the blocking
-    # keys (broad, for typos and variants) only when no account found scores SURE_SCORE: most
-    # inquiries are settled by a domain or an exact name in one small lookup.
-    strong = [k for k in keys if k.kind not in BLOCKING_KINDS]
-    # Looked up by, not indexed under: "Acme Ldt" as "acme" too, and a few more name_ends keys.
-    extra = [MatchKey("name", profile.loose_name)] if profile.loose_name else []
-    # A national number with no country told: looked up as each country's number it might be.
-    extra += [MatchKey("phone", p) for raw in profile.unread_phones for p in national_readings(raw)
-              if p not in profile.phones]
-    candidates = lookup.candidates(strong + extra, limit=settings.candidate_limit) if strong else []
-    scored = [score_candidate(profile, c, settings) for c in candidates]
-    _weigh(scored, settings)
-    sure = max(settings.match_threshold, SURE_SCORE)
-    if len(strong) < len(keys) and not any(s.score >= sure for s in scored):
-        known = {c.account_id for c in candidates}
-        # The blocking keys alone: an account an identifying key finds is among those found.
-        wider = [*(k for k in keys if k.kind in BLOCKING_KINDS), *ends_lookup_keys(profile.name)]
-        more = [c for c in lookup.candidates(wider, limit=settings.candidate_limit) if c.account_id not in known]
-        candidates += more
-        if more:
-            scored += [score_candidate(profile, c, settings) for c in more]
-            _weigh(scored, settings)
-    if not candidates:
+    scored = score_candidates(profile, lookup, settings, list(keys))
+    if not scored:
         shown = ", ".join(f"{k.kind} {k.value}" for k in keys if not k.kind.startswith("name_"))
         return verdict(MatchOutcome.NEW, f"no account shares a key ({shown}): new account")
     ranked = _rank(scored)
@@ -194,7 +202,7 @@ def match_account(inquiry: Inquiry, lookup: AccountLookup, settings: MatchingSet
         # one ("Spago (Miami)" when the book has Spago's Las Vegas and Beverly Hills branches, and
         # the chain's own account shares their domain).
         other_place = next((s for s in ranked[1:] if s.location is False and _as_identified(s, best)
-                            and s.name_support() == best.name_support()), None)
+                            and s.name_support() >= best.name_support()), None)
         if other_place is not None:
             return verdict(
                 MatchOutcome.UNCERTAIN,

@@ -214,6 +214,8 @@ _NOTE_WORDS = frozenset({
     "hq", "headquarters", "office", "sales", "marketing", "support", "billing", "inactive", "duplicate", "dup",
     "use", "dnu", "parent", "prospect", "customer", "test", "formerly", "fka", "aka", "dba", "account",
 })
+#: Any word of a country or region name: a name without one (and without brackets) has no place.
+_PLACE_WORDS = frozenset(w for phrase in (*COUNTRY_WORDS, *REGION_WORDS) for w in phrase.split())
 _QUALIFIER = re.compile(r"\(([^)]*)\)?|\[([^\]]*)\]?")
 _DASH_TAIL = re.compile(r"\s+[-\u2013\u2014|]\s+([^-\u2013\u2014|]+)$")
 
@@ -255,6 +257,8 @@ def name_qualifiers(name: str | None) -> tuple[str, ...]:
     if not name:
         return ()
     text = name.casefold() if name.isascii() else _fold_accents(name)
+    if "(" not in text and "[" not in text and " - " not in text and _PLACE_WORDS.isdisjoint(_NON_WORD.split(text)):
+        return ()  # most names: no bracket, no dash, no place word
     found = [_qualifier_text(a or b) for a, b in _QUALIFIER.findall(text)]
     rest = _PARENS.sub(" ", text).strip()
     tail = _DASH_TAIL.search(rest)

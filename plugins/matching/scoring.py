@@ -211,6 +211,8 @@ class CandidateScore:
         self.candidate = candidate
         self._domains: Sequence[str] = ()
         self._phones: Sequence[str] = ()
+        self._close: bool | None = None  # the inquiry's domain is close to this account's
+        self._local: bool | None = None  # the inquiry's phone is in this account's phone's area
 
     @property
     def is_subsidiary(self) -> bool:
@@ -254,13 +256,7 @@ class CandidateScore:
         elif _held_elsewhere(owners, own, profile.domains):
             self.domain_evidence = "other"  # the inquiry's domain is another account's
         elif self._domains and profile.domains:
-            name = self.named
-            # A domain that spells the inquiry's own name, when that differs from the account's,
-            # is the look-alike's own ("kellyplastic.com" for "Kelly Plastic" vs "Kelly Plastics").
-            own_name = compact(profile.name) if profile.name and profile.name != name else ""
-            close = any(domain_alias(d, theirs, name) for d in profile.domains
-                        if not own_name or _label(d).replace("-", "") != own_name for theirs in self._domains)
-            self.domain_evidence = "alias" if close else "unknown"
+            self.domain_evidence = "alias" if self._alias() else "unknown"
         else:
             self.domain_evidence = None
         if self.domain_evidence in ("other", "unknown"):
@@ -273,16 +269,28 @@ class CandidateScore:
         elif self._phones and profile.company_phone:
             # Another number in the same area is another line of one site, more often than another
             # area's ("Spago (Las Vegas)" is not the Beverly Hills branch).
-            self.phone_evidence = "local" if self._same_area() else "differ"
+            if self._local is None:
+                self._local = self._same_area()
+            self.phone_evidence = "local" if self._local else "differ"
         else:
             self.phone_evidence = None
-        score -= {
-            "other": settings.domain_owned_penalty, "unknown": settings.domain_conflict_penalty,
-            "alias": settings.domain_alias_penalty,
-        }.get(self.domain_evidence or "", 0.0)
-        score -= {"other": settings.phone_owned_penalty, "differ": settings.phone_conflict_penalty,
-                  "local": settings.phone_local_penalty}.get(self.phone_evidence or "", 0.0)
-        support += DOMAIN_SUPPORT.get(self.domain_evidence or "", 0.0) + PHONE_SUPPORT.get(self.phone_evidence or "", 0.0)
+        domain, phone = self.domain_evidence, self.phone_evidence
+        if domain is not None:
+            support += DOMAIN_SUPPORT[domain]
+            if domain == "other":
+                score -= settings.domain_owned_penalty
+            elif domain == "unknown":
+                score -= settings.domain_conflict_penalty
+            elif domain == "alias":
+                score -= settings.domain_alias_penalty
+        if phone is not None:
+            support += PHONE_SUPPORT[phone]
+            if phone == "other":
+                score -= settings.phone_owned_penalty
+            elif phone == "differ":
+                score -= settings.phone_conflict_penalty
+            elif phone == "local":
+                score -= settings.phone_local_penalty
         if self.email_agrees:
             support += EMAIL_SUPPORT
         if self.location is not None:
@@ -301,6 +309,17 @@ class CandidateScore:
             support += COUNTRY_SUPPORT[True]
         self.score = max(0.0, min(1.0, score))
         self.support = support
+
+    def _alias(self) -> bool:
+        """Whether the inquiry's domain is likely another domain of this account (once)."""
+        if self._close is None:
+            profile, name = self._profile, self.named
+            # A domain that spells the inquiry's own name, when that differs from the account's,
+            # is the look-alike's own ("kellyplastic.com" for "Kelly Plastic" vs "Kelly Plastics").
+            own_name = compact(profile.name) if profile.name and profile.name != name else ""
+            self._close = any(domain_alias(d, theirs, name) for d in profile.domains
+                              if not own_name or _label(d).replace("-", "") != own_name for theirs in self._domains)
+        return self._close
 
     def _same_area(self) -> bool:
         ours = [*self._profile.phones, *self._read_phones()]
@@ -357,10 +376,11 @@ class CandidateScore:
 
 def score_candidate(
     profile: InquiryProfile, candidate: AccountCandidate, settings: MatchingSettings,
-    owners: KeyOwners | None = None,
+    owners: KeyOwners | None = None, weigh: bool = True,
 ) -> CandidateScore:
     """Score ``candidate`` for the inquiry ``profile`` (``owners``: see :meth:`CandidateScore.weigh`;
-    the matcher weighs every candidate again once it knows who holds the inquiry's keys)."""
+    the matcher passes ``weigh=False`` and weighs every candidate once it knows who holds the
+    inquiry's keys)."""
     out = CandidateScore(profile, candidate, settings.review_threshold)
     cand_names: list[str] = []
     cand_domains: list[str] = []
@@ -425,7 +445,8 @@ def score_candidate(
     elif out.phone_read_as and out.shared_phones:
         out.country_agrees = True  # the phone agrees read as a number of the candidate's country
     out.base = score
-    out.weigh(owners or {}, settings)
+    if weigh:
+        out.weigh(owners or {}, settings)
     return out
 
 
