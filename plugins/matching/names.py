@@ -214,8 +214,10 @@ _NOTE_WORDS = frozenset({
     "hq", "headquarters", "office", "sales", "marketing", "support", "billing", "inactive", "duplicate", "dup",
     "use", "dnu", "parent", "prospect", "customer", "test", "formerly", "fka", "aka", "dba", "account",
 })
-#: Any word of a country or region name: a name without one (and without brackets) has no place.
-_PLACE_WORDS = frozenset(w for phrase in (*COUNTRY_WORDS, *REGION_WORDS) for w in phrase.split())
+#: The last word of each country or region name: a name without one among its last words (and
+#: without brackets or a dash) has no place.
+_PLACE_WORDS = frozenset(phrase.split()[-1] for phrase in (*COUNTRY_WORDS, *REGION_WORDS)
+                         if len(phrase.split()[-1]) > 2 or phrase == "uk")
 _QUALIFIER = re.compile(r"\(([^)]*)\)?|\[([^\]]*)\]?")
 _DASH_TAIL = re.compile(r"\s+[-\u2013\u2014|]\s+([^-\u2013\u2014|]+)$")
 
@@ -256,9 +258,10 @@ def name_qualifiers(name: str | None) -> tuple[str, ...]:
     """
     if not name:
         return ()
+    if "(" not in name and "[" not in name and " - " not in name and _PLACE_WORDS.isdisjoint(
+            name.casefold().replace(".", " ").replace(",", " ").split()[-6:]):
+        return ()  # most names: no bracket, no dash, no place word among the last words
     text = name.casefold() if name.isascii() else _fold_accents(name)
-    if "(" not in text and "[" not in text and " - " not in text and _PLACE_WORDS.isdisjoint(_NON_WORD.split(text)):
-        return ()  # most names: no bracket, no dash, no place word
     found = [_qualifier_text(a or b) for a, b in _QUALIFIER.findall(text)]
     rest = _PARENS.sub(" ", text).strip()
     tail = _DASH_TAIL.search(rest)

@@ -1,4 +1,5 @@
-"""Scoring one candidate account against an inquiry: a number in 0..1 and the evidence in words.
+"""Scoring one candidate account against an inquiry: the evidence field by field, a score in 0..1
+and the support that ranks namesakes, with the evidence in words.
 
 The name carries most cases, compared with rapidfuzz on normalised names. ``token_set_ratio``
 alone is a trap: "acme" vs "acme logistics" scores 100 because one token set contains the other,
@@ -7,10 +8,15 @@ name). So a subset counts as equal only when the extra words are generic ("group
 Typos are told from namesakes as people make them: slips spread over several words cost half
 (:func:`_spread_typos`), another first letter is trusted less (:data:`FIRST_LETTER_TRUST`), the
 same words reordered are not the same name, a mistyped legal form ("Ldt") is read as one.
-Other keys move the score: an agreeing domain is near-proof, an agreeing phone adds, an agreeing
-country adds a little; a domain (the company's, or for an inexact name the contact's company
-e-mail domain) or a country that disagrees takes off (a namesake in another market is not the
-same account).
+
+The other fields are kept apart from the name (:class:`CandidateScore`), never folded into it:
+an agreeing domain is near-proof and an agreeing phone strong; the inquiry's domain or phone that
+is *another* account's counts hard against, a domain nobody has less, and one close to the
+account's (an alias, a typo) little; a company phone in another area counts against; the places
+the names are qualified with ("Spago (Las Vegas)") and the countries must agree when both sides
+have them. Each field adds its weight to :attr:`CandidateScore.support` (log-odds fashion, as
+contact de-duplication weighs its fields), which ranks candidates whose scores are within the
+tie margin and calls ties (:mod:`plugins.matching.matcher`). See docs/matching.md.
 """
 
 from __future__ import annotations
@@ -110,8 +116,7 @@ LOOSE_TRUST = 0.97
 #: Evidence weights (log-odds style, Fellegi-Sunter fashion): how much a field that agrees or
 #: disagrees says for or against a candidate, summed into :attr:`CandidateScore.support`. The
 #: candidate with the most support wins among those scoring within the tie margin of the best;
-#: two with equal support tie. A missing value weighs nothing.
-NAME_SUPPORT = ((0.999, 2.0), (0.95, 1.5))  # exact, close; any name at the review threshold: 1
+#: two with equal support tie. A missing value weighs nothing. (The name's: :meth:`name_support`.)
 DOMAIN_SUPPORT = MappingProxyType({"agree": 4.0, "alias": 1.0, "unknown": -1.0, "other": -3.0})
 PHONE_SUPPORT = MappingProxyType({"agree": 3.0, "local": -0.5, "differ": -1.0, "other": -3.0})
 EMAIL_SUPPORT = 4.0
@@ -238,33 +243,49 @@ class CandidateScore:
         return named + bool(self.shared_domains) + bool(self.shared_phones) + self.email_agrees + (self.location is True)
 
     def name_support(self) -> float:
+        """The name's weight: exact 2, close (>= 0.95) 1.5, at the review threshold 1, else 0."""
         similarity = self.name_similarity
         if similarity is None:
             return 0.0
-        for floor, weight in NAME_SUPPORT:
-            if similarity >= floor:
-                return weight
+        if similarity >= 0.999:
+            return 2.0
+        if similarity >= 0.95:
+            return 1.5
         return 1.0 if similarity >= self._review else 0.0
 
     def weigh(self, owners: KeyOwners, settings: MatchingSettings) -> None:
         """Set :attr:`score` and :attr:`support` from :attr:`base`, this candidate's evidence and
         who else holds the inquiry's domain and phone (``owners``)."""
-        profile, own = self._profile, family(self.candidate)
+        profile = self._profile
         score, support = self.base, self.name_support()
+        if not (owners or self.shared_domains or self.shared_phones or self.location is not None
+                or profile.domains or profile.phones or profile.unread_phones):
+            # Most candidates of a name-only inquiry: nothing but the name and the country.
+            self.domain_evidence = self.phone_evidence = None
+            self._weigh_rest(score, support, settings)
+            return
+        own = family(self.candidate) if owners else ""
+        domains = profile.domains
         if self.shared_domains:
             self.domain_evidence = "agree"
-        elif _held_elsewhere(owners, own, profile.domains):
+        elif not domains:
+            self.domain_evidence = None
+        elif owners and _held_elsewhere(owners, own, domains):
             self.domain_evidence = "other"  # the inquiry's domain is another account's
-        elif self._domains and profile.domains:
+        elif self._domains:
             self.domain_evidence = "alias" if self._alias() else "unknown"
         else:
             self.domain_evidence = None
-        if self.domain_evidence in ("other", "unknown"):
+        if self.domain_evidence == "other" or self.domain_evidence == "unknown":
             self.domain_conflict = sorted(set(self._domains))
+        elif self.domain_conflict:
+            self.domain_conflict = ()
         if self.shared_phones:
             self.phone_evidence = "agree"
-        elif _held_elsewhere(owners, own, profile.phones) or (
-                profile.unread_phones and _held_elsewhere(owners, own, self._read_phones())):
+        elif not (profile.phones or profile.unread_phones):
+            self.phone_evidence = None
+        elif owners and (_held_elsewhere(owners, own, profile.phones) or (
+                profile.unread_phones and _held_elsewhere(owners, own, self._read_phones()))):
             self.phone_evidence = "other"
         elif self._phones and profile.company_phone:
             # Another number in the same area is another line of one site, more often than another
@@ -291,6 +312,9 @@ class CandidateScore:
                 score -= settings.phone_conflict_penalty
             elif phone == "local":
                 score -= settings.phone_local_penalty
+        self._weigh_rest(score, support, settings)
+
+    def _weigh_rest(self, score: float, support: float, settings: MatchingSettings) -> None:
         if self.email_agrees:
             support += EMAIL_SUPPORT
         if self.location is not None:
