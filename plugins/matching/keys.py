@@ -43,6 +43,7 @@ from plugins.matching.names import (
     GENERIC_WORDS,
     NameForm,
     compact,
+    legal_form_countries,
     loose_name,
     name_qualifiers,
     normalize_company_name,
@@ -260,6 +261,11 @@ class InquiryProfile:
     #: Whether the company's own phone was given (a contact's direct line that differs from the
     #: account's switchboard says nothing; the company's main number that differs does).
     company_phone: bool = False
+
+    @cached_property
+    def legal_countries(self) -> frozenset[str]:
+        """The countries whose law the name's legal form is of (:func:`legal_form_countries`)."""
+        return legal_form_countries(self.raw_name)
 
     @cached_property
     def qualifiers(self) -> tuple[str, ...]:

@@ -183,9 +183,10 @@ def match_account(inquiry: Inquiry, lookup: AccountLookup, settings: MatchingSet
                       and s.name_support() == best.name_support()), None)
     if (rival is None and not best.identified and best.name_support() >= 2.0
             and best.phone_evidence in ("local", "differ")):
-        # A name several unrelated accounts have says less (as a common surname does): with the
-        # company's phone disagreeing too, it is not enough, even where the namesake is abroad.
-        namesake = next((s for s in ranked[1:] if not _related(best, s) and s.name_support() >= 2.0), None)
+        # A name several accounts have says less (as a common surname does): with the company's
+        # phone disagreeing too, it is not enough, even where the namesake is abroad, and a parent
+        # and its subsidiary of one name are not told apart by a number neither has.
+        namesake = next((s for s in ranked[1:] if s.name_support() >= 2.0), None)
         if namesake is not None:
             return verdict(
                 MatchOutcome.UNCERTAIN,

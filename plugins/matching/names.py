@@ -305,3 +305,62 @@ def locations_agree(ours: tuple[str, ...], theirs: tuple[str, ...]) -> bool | No
             if a == b or (_kind(a) == "place" and (set(a.split()) <= set(b.split()) or set(b.split()) <= set(a.split()))):
                 return True
     return False if compared else None
+
+
+# -- legal forms: which countries' law a name's legal form is of ----------------------------------------
+_COMMON_LAW = ("GB", "IE", "US", "CA", "AU", "NZ", "HK", "SG", "IN", "ZA", "IL", "MT", "CY")
+_LEGAL_FORMS_BY_LAW: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
+        (("gmbh", "ag", "kg", "ohg", "ug", "gbr", "mbh", "gmbh and co kg", "ag and co kg", "e k", "ek"),
+         ("DE", "AT", "CH", "LI", "LU")),
+        (("ltd", "limited", "plc", "llp", "lp"), _COMMON_LAW),
+        (("inc", "incorporated", "corp", "corporation", "llc", "pllc", "pc"), ("US", "CA", "PH", "PR")),
+        (("sarl", "sas", "sasu", "eurl", "sci", "snc"), ("FR", "BE", "LU", "CH", "MC", "MA", "TN", "SN", "CI")),
+        (("sa",), ("FR", "BE", "LU", "CH", "ES", "PT", "PL", "GR", "AR", "BR", "CL", "CO", "MX", "PE", "EC", "UY",
+                   "MA", "RO", "MC", "GT", "DO")),
+        (("sl", "slu", "sll", "scp"), ("ES", "AD")),
+        (("spa", "srl", "sapa", "snc", "sas"), ("IT", "SM", "RO", "AR")),
+        (("bv", "nv", "vof", "cv"), ("NL", "BE", "SR", "CW")),
+        (("ab", "hb", "kb"), ("SE", "FI")),
+        (("as", "asa", "aps", "ans", "da"), ("NO", "DK")),
+        (("oy", "oyj"), ("FI",)),
+        (("sp z o o", "spzoo", "sa"), ("PL",)),
+        (("pty ltd", "pty"), ("AU", "ZA")),
+        (("kk", "gk"), ("JP",)),
+)
+
+
+def _by_form() -> Mapping[str, frozenset[str]]:
+    out: dict[str, frozenset[str]] = {}
+    for forms, countries in _LEGAL_FORMS_BY_LAW:
+        for form in forms:  # a form of several laws ("S.A.") is of each one's countries
+            out[form] = out.get(form, frozenset()) | frozenset(countries)
+    return MappingProxyType(out)
+
+
+_LEGAL_FORM_COUNTRIES = _by_form()
+
+
+def legal_form_countries(name: str | None) -> frozenset[str]:
+    """The countries whose law the legal form ending ``name`` is of ("Taler Energy S.A." ->
+    France, Spain ...; "Taller Energy plc" -> the United Kingdom, Ireland ...), empty when the
+    name ends in none this knows ("Co." is used everywhere). Two names whose forms share no
+    country are two companies, however alike the rest (a look-alike abroad, not a typo)."""
+    if not name:
+        return frozenset()
+    words = _tokens(name)
+    found: frozenset[str] | None = None
+    while len(words) > 1:
+        for size in (4, 3, 2, 1):
+            if size < len(words):
+                term = " ".join("and" if w == "&" else w for w in words[-size:])
+                countries = _LEGAL_FORM_COUNTRIES.get(term)
+                if countries is not None:
+                    found = countries if found is None else found & countries or found
+                    del words[-size:]
+                    break
+                if tuple(words[-size:]) in _TERMS_BY_SIZE.get(size, frozenset()):
+                    del words[-size:]  # a legal form this does not place ("Co."): look on
+                    break
+        else:
+            break
+    return found or frozenset()

@@ -29,7 +29,14 @@ from rapidfuzz.fuzz import ratio, token_sort_ratio
 
 from hub.decisions import AccountCandidate
 from plugins.matching.keys import InquiryProfile, domain_country, phone_e164, phone_region, same_area
-from plugins.matching.names import GENERIC_WORDS, NameForm, compact, locations_agree, name_qualifiers
+from plugins.matching.names import (
+    GENERIC_WORDS,
+    NameForm,
+    compact,
+    legal_form_countries,
+    locations_agree,
+    name_qualifiers,
+)
 from plugins.matching.settings import MatchingSettings
 
 
@@ -122,6 +129,9 @@ PHONE_SUPPORT = MappingProxyType({"agree": 3.0, "local": -0.5, "differ": -1.0, "
 EMAIL_SUPPORT = 4.0
 LOCATION_SUPPORT = MappingProxyType({True: 1.0, False: -2.0})
 COUNTRY_SUPPORT = MappingProxyType({True: 0.5, False: -1.0})
+LEGAL_FORM_CONFLICT_SUPPORT = -1.0
+#: Names at least this alike (and not the same) have their legal forms compared.
+LEGAL_FORM_FLOOR = 0.85
 #: The share of the gap to 1 a place both names qualify with closes.
 LOCATION_AGREEMENT = 0.5
 #: Labels a company adds to its name for a second domain ("acme-group.com", "getacme.com").
@@ -209,6 +219,7 @@ class CandidateScore:
     location: bool | None = None  # the names' qualifiers agree, disagree, or nothing compares
     country_conflict = False
     country_agrees = False
+    legal_conflict = False  # an inexact name whose legal form is of other countries' law
 
     def __init__(self, profile: InquiryProfile, candidate: AccountCandidate, review_threshold: float) -> None:
         self._profile = profile
@@ -317,6 +328,9 @@ class CandidateScore:
     def _weigh_rest(self, score: float, support: float, settings: MatchingSettings) -> None:
         if self.email_agrees:
             support += EMAIL_SUPPORT
+        if self.legal_conflict:
+            score -= settings.legal_form_conflict_penalty
+            support += LEGAL_FORM_CONFLICT_SUPPORT
         if self.location is not None:
             support += LOCATION_SUPPORT[self.location]
             if self.location:
@@ -393,6 +407,8 @@ class CandidateScore:
         if self.location is False:
             out.append(f"places differ ('{', '.join(self._profile.qualifiers)}' vs "
                        f"'{', '.join(name_qualifiers(self.candidate.name))}')")
+        if self.legal_conflict:
+            out.append("legal forms of other countries' law")
         if self.country_conflict:
             out.append(f"countries differ ({self._profile.country} vs {(self.candidate.country or '').upper()})")
         return out
@@ -443,6 +459,10 @@ def score_candidate(
             _read_in_candidates_country(out, profile, candidate, cand_phones)
     if profile.qualifiers:
         out.location = locations_agree(profile.qualifiers, name_qualifiers(candidate.name))
+    if similarity is not None and LEGAL_FORM_FLOOR <= similarity < 0.999 and profile.legal_countries:
+        # "Taller Energy plc" is not "Taler Energy S.A.": a look-alike abroad, not a typo.
+        theirs = legal_form_countries(candidate.name)
+        out.legal_conflict = bool(theirs) and theirs.isdisjoint(profile.legal_countries)
 
     if out.shared_domains:
         # The domain is near-proof; the name only orders namesakes (a parent and its subsidiary

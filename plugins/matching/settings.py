@@ -42,6 +42,9 @@ class MatchingSettings(BaseModel):
     phone_conflict_penalty: float = Field(0.1, ge=0.0, le=1.0)
     #: ... the same, when the numbers share an area code (another line of the same site, often).
     phone_local_penalty: float = Field(0.03, ge=0.0, le=1.0)
+    #: ... when an inexact name's legal form is of other countries' law than the account's
+    #: ("Taller Energy plc" vs "Taler Energy S.A."): a look-alike abroad more often than a typo.
+    legal_form_conflict_penalty: float = Field(0.06, ge=0.0, le=1.0)
     #: ... when both names say where the company is ("Spago (Las Vegas)") and the places differ.
     location_conflict_penalty: float = Field(0.15, ge=0.0, le=1.0)
     #: Score taken off when both sides have a country and they differ.
