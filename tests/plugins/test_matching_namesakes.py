@@ -266,3 +266,23 @@ def test_a_national_phone_finds_an_account_the_name_does_not(nordwind: InMemoryA
     verdict = decide(nordwind, inquiry("NWM", email="kurt@gmail.com", phone="030 12345678"))
     assert (verdict.outcome, verdict.account_id) != (MatchOutcome.NEW, None)
     assert verdict.account_id == "acct_nord"
+
+
+# -- legal forms and common names ------------------------------------------------------------------------
+def test_a_look_alike_under_another_countrys_legal_form_is_not_a_typo() -> None:
+    book = InMemoryAccounts()
+    book.add_account("acct_taler", "Taler Energy S.A.", ["talerenergy.es"], country="ES")
+    abroad = decide(book, inquiry("Taller Energy plc"))
+    assert abroad.outcome is not MatchOutcome.MATCHED
+    assert "legal forms of other countries' law" in abroad.reason
+    typo = decide(book, inquiry("Taller Energy S.L."))
+    assert (typo.outcome, typo.account_id) == (MatchOutcome.MATCHED, "acct_taler"), typo.reason
+    exact = decide(book, inquiry("Taler Energy Ltd"))  # the same name: a form misreported, not evidence
+    assert (exact.outcome, exact.account_id) == (MatchOutcome.MATCHED, "acct_taler")
+
+
+def test_a_name_several_accounts_have_with_another_company_phone_goes_to_a_person(
+        acme_group: InMemoryAccounts) -> None:
+    verdict = decide(acme_group, inquiry("Acme", phone="+44 161 496 0999"))
+    assert verdict.outcome is MatchOutcome.UNCERTAIN
+    assert "'acme' is the name of more than one account and the phone disagrees" in verdict.reason
