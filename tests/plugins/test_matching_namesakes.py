@@ -286,3 +286,15 @@ def test_a_name_several_accounts_have_with_another_company_phone_goes_to_a_perso
     verdict = decide(acme_group, inquiry("Acme", phone="+44 161 496 0999"))
     assert verdict.outcome is MatchOutcome.UNCERTAIN
     assert "'acme' is the name of more than one account and the phone disagrees" in verdict.reason
+
+
+def test_a_webmail_providers_country_does_not_read_the_company_phone() -> None:
+    # web.de says where a person signed up, not where the company is: an Amsterdam number stays
+    # unread (not indexed as a Berlin one) and the Dutch account reads it as its own.
+    book = InMemoryAccounts()
+    book.add_account("acct_nornov", "Nornov Materials N.V.", ["nornovmaterials.nl"], ["+31208616863"], country="NL")
+    item = inquiry("Nornov", email="anna@web.de", phone="020 861 6863")
+    assert not [k for k in match_keys(item) if k.kind == "phone"]
+    verdict = decide(book, item)
+    assert (verdict.outcome, verdict.account_id) == (MatchOutcome.MATCHED, "acct_nornov"), verdict.reason
+    assert "read as a NL number" in verdict.reason
