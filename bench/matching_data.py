@@ -210,11 +210,15 @@ class Generator:
     def lookalike(self, account: SynthAccount) -> str:
         core = normalize_company_name(account.name).title()
         words = core.split()
+        # Not "Acme Logistics Logistics" nor "Smith And Logistics" (from "Smith & Jones"): those
+        # are no company's name, and a doubled word reads as a slip of the account's own.
+        head = words[:-1]
+        while head and head[-1].lower() in ("and", "&"):
+            head = head[:-1]
         for _ in range(20):
-            if self.rng.random() < 0.5 and len(words) > 1:
-                candidate = " ".join(words[:-1] + [self.rng.choice(INDUSTRY)])
-            else:
-                candidate = f"{core} {self.rng.choice(INDUSTRY)}"  # the subset trap
+            industry = self.rng.choice([w for w in INDUSTRY if w.lower() not in core.lower().split()])
+            # half the time the subset trap: the core with another industry word
+            candidate = " ".join(head + [industry]) if self.rng.random() < 0.5 and head else f"{core} {industry}"
             if normalize_company_name(candidate) not in self._names:
                 return candidate
         return f"{self._brand()} {self.rng.choice(INDUSTRY)}"

