@@ -509,14 +509,22 @@ class Pipeline(LeadLifecycle):
 
     def score(self, work: BatchWork, lead: Lead, inquiry: Inquiry, account: Account, *,
               actor: str = "hub") -> Scored:
-        """Step *score*: the sum of every ``hub_score`` part becomes ``lead.score``; audited with
-        each part's reason."""
+        """Step *score*: the sum of the ``hub_score`` parts of kind ``engagement`` becomes
+        ``lead.score``, of kind ``fit`` ``lead.fit_score``, and ``hub_grade`` letters the fit;
+        audited with each part's reason."""
         parts = tuple(self.plugins.score(lead, inquiry, account))
-        lead.score = sum(p.points for p in parts)
+        fit = [p for p in parts if p.kind == "fit"]
+        lead.score = sum(p.points for p in parts if p.kind != "fit")
+        lead.fit_score = sum(p.points for p in fit)
+        lead.grade = self.plugins.grade(lead, account)
+        said = "; ".join(p.reason for p in parts if p.kind != "fit") or "no signals"
+        if fit:
+            grade = f", grade {lead.grade}" if lead.grade else ""
+            said += f"; fit {lead.fit_score}{grade}: " + "; ".join(p.reason for p in fit)
         LeadAudit(work, lead.id, account.id, actor)(
-            "score", f"score {lead.score}: " + ("; ".join(p.reason for p in parts) or "no signals"),
-            parts=[{"points": p.points, "reason": p.reason, "plugin": p.plugin} for p in parts])
-        return Scored(lead.score, parts)
+            "score", f"score {lead.score}: {said}", fit=lead.fit_score, grade=lead.grade,
+            parts=[{"points": p.points, "reason": p.reason, "plugin": p.plugin, "kind": p.kind} for p in parts])
+        return Scored(lead.score, parts, lead.fit_score, lead.grade)
 
     def qualify(self, work: BatchWork, lead: Lead, account: Account, *, actor: str = "hub") -> QualifyDecision | None:
         """Step *qualify*: a lead in ``new`` or ``nurture`` goes to sales (``qualified``) or stays
