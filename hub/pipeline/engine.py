@@ -529,7 +529,9 @@ class Pipeline(LeadLifecycle):
     def qualify(self, work: BatchWork, lead: Lead, account: Account, *, actor: str = "hub") -> QualifyDecision | None:
         """Step *qualify*: a lead in ``new`` or ``nurture`` goes to sales (``qualified``) or stays
         with marketing, as ``hub_qualify`` decides (nobody deciding: nurture). A change of status
-        is audited with the decision's reason.
+        is audited with the decision's reason; a lead first put in nurture is reported, with the
+        reason, to its sources that take outcomes (once: later activity that leaves it there
+        says nothing).
 
         :returns: the decision, or ``None`` for a lead already with sales (it is not asked again).
         """
@@ -543,6 +545,10 @@ class Pipeline(LeadLifecycle):
         else:
             return decision  # stays in nurture: nothing changed, nothing to say
         LeadAudit(work, lead.id, account.id, actor)("status", decision.reason, status=str(lead.status))
+        if lead.status == LeadStatus.NURTURE:
+            nurture = Outcome(lead_id=lead.id, status=LeadStatus.NURTURE, reported_by="hub", reason=decision.reason)
+            for name in self._outcome_listeners(work, lead, "hub"):
+                work.enqueue(name, "outcome", lead.id, nurture.model_dump(mode="json"))
         return decision
 
     def route(self, work: BatchWork, lead: Lead, account: Account, *, actor: str = "hub") -> RouteDecision | None:
