@@ -125,8 +125,8 @@ _OPEN_LEADS = select(t.leads.c.account_id, t.leads.c.product_line, t.leads.c.id,
     t.leads.c.account_id.in_(bindparam(_IDS, expanding=True)), t.leads.c.is_open.is_(True))
 _LEADS_BY_ID = select(
     t.leads.c.id, t.leads.c.account_id, t.leads.c.product_line, t.leads.c.score, t.leads.c.fit_score,
-    t.leads.c.grade, t.leads.c.status, t.leads.c.owner_id, t.leads.c.sla_due_at, t.leads.c.source_connector, t.leads.c.partner_id,
-    t.leads.c.created_at, t.leads.c.updated_at, t.leads.c.recycled_at,
+    t.leads.c.grade, t.leads.c.status, t.leads.c.owner_id, t.leads.c.sla_due_at, t.leads.c.source_connector,
+    t.leads.c.partner_id, t.leads.c.created_at, t.leads.c.updated_at, t.leads.c.recycled_at,
 ).where(t.leads.c.id.in_(bindparam(_IDS, expanding=True)))
 _LEAD_FINGERPRINTS = select(
     t.leads.c.id, t.leads.c.version,
