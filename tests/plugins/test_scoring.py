@@ -9,9 +9,11 @@ from typing import Any
 
 import pytest
 
+from hub.config import load_config
 from hub.errors import ConfigError
 from hub.runtime import Hub
 from hub.schema import Account, Activity, Company, Contact, Inquiry, Lead, SourceRecord
+from plugins.qualify import QualifySettings
 from plugins.scoring import ScoringPlugin, ScoringSettings, seniority_of
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -192,3 +194,15 @@ def test_two_hubs_score_with_their_own_settings_and_clocks(tmp_path: Path, hub_f
     assert engagement(first.hub_score(lead, ask(), ACME)) == 2  # 10 / 4: two half-lives of a day
     assert engagement(second.hub_score(lead, ask(), ACME)) == 50  # its own points, no clock of the other
     assert second.clock is None
+
+
+def test_the_hub_toml_example_of_the_docs_is_valid(tmp_path: Path) -> None:
+    text = (Path(__file__).resolve().parents[2] / "docs" / "scoring.md").read_text(encoding="utf-8")
+    example = text.split("```toml\n", 1)[1].split("```", 1)[0]
+    cfg = tmp_path / "hub.toml"
+    cfg.write_text(f'[hub]\ndatabase_url = "sqlite:///{tmp_path / "x.db"}"\n\n{example}', encoding="utf-8")
+    config = load_config(cfg)
+    settings = config.plugin_settings("scoring", ScoringSettings)
+    assert settings.groups["interest"].cap == 40 and settings.fit.countries["US"] == 10
+    bars = config.plugin_settings("qualify", QualifySettings).bars
+    assert bars["lending"].need == "either" and bars["payments"].fit == 30
