@@ -95,13 +95,22 @@ class DuplicateScore:
     is_candidate: bool
 
 
+#: What a :class:`ScorePart` counts towards: ``Lead.score`` (engagement) or ``Lead.fit_score`` (fit).
+SCORE_KINDS = frozenset({"engagement", "fit"})
+
+
 @dataclass(frozen=True)
 class ScorePart:
-    """One plugin's contribution to a lead's score; the engine sums all parts."""
+    """One plugin's contribution to a lead's score; the engine sums the parts of each kind.
+
+    ``kind`` is ``"engagement"`` (what the account's people did: ``Lead.score``) or ``"fit"``
+    (who they are: ``Lead.fit_score``).
+    """
 
     points: int
     reason: str
     plugin: str = ""
+    kind: str = "engagement"
 
 
 @dataclass(frozen=True)

@@ -256,8 +256,25 @@ def hub_score(lead: Lead, inquiry: Inquiry, account: Account) -> ScorePart | lis
     :param inquiry: the :class:`~hub.schema.Inquiry` that caused this scoring.
     :param account: the lead's :class:`hub.schema.Account`.
     :returns: one :class:`hub.decisions.ScorePart` ``(points, reason)``, a list of them, or
-        ``None`` (no opinion). Points may be negative. Anything else is a
-        :class:`hub.errors.PluginError` naming the plugin.
+        ``None`` (no opinion). Points may be negative. A part's ``kind`` says which score it
+        counts towards: ``"engagement"`` (the default: what the account's people did, summed into
+        ``lead.score``) or ``"fit"`` (who they are, summed into ``lead.fit_score``). Anything else
+        is a :class:`hub.errors.PluginError` naming the plugin.
+    """
+
+
+@hookspec(firstresult=True)
+def hub_grade(lead: Lead, account: Account) -> str | None:
+    """The letter (``"A"`` best .. ``"D"``) a lead's fit earns, as Pardot grades a prospect.
+
+    Stops at first non-None result. Called right after :func:`hub_score`, with ``lead.score``
+    and ``lead.fit_score`` set. The built-in policy compares the fit with the bands of
+    ``[plugins.scoring] grades``.
+
+    :param lead: the scored lead (``fit_score`` is the sum of the ``fit`` parts).
+    :param account: the lead's account.
+    :returns: a letter of at most two characters, or ``None`` to let another plugin decide
+        (nobody deciding: the lead has no grade).
     """
 
 
@@ -267,9 +284,12 @@ def hub_qualify(lead: Lead, account: Account) -> QualifyDecision | None:
 
     Stops at first non-None result. Called after :func:`hub_score` for a lead in ``new`` or
     ``nurture``; a lead already with sales is not asked again. The built-in policy qualifies a
-    lead whose score reaches ``[pipeline] qualify_score``.
+    lead whose scores reach the bar of its product line (``[plugins.qualify] bars``, by default
+    an engagement ``score`` of ``[pipeline] qualify_score``), or whose newest activity is of a
+    kind that always qualifies.
 
-    :param lead: the lead with its new ``score`` and all its activities and contacts.
+    :param lead: the lead with its new ``score``, ``fit_score`` and ``grade`` and all its
+        activities and contacts.
     :param account: the lead's account.
     :returns: a :class:`~hub.decisions.QualifyDecision` ``(qualified, reason)``, the reason in
         words a sales manager follows; or ``None`` to let another plugin decide (nobody

@@ -33,7 +33,7 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from types import ModuleType
@@ -44,6 +44,7 @@ import pluggy
 from hub import hookspecs
 from hub.connector import Connector
 from hub.decisions import (
+    SCORE_KINDS,
     AccountLookup,
     AccountMatch,
     ContactRecord,
@@ -280,8 +281,18 @@ class HubPlugins:
             if not isinstance(part, ScorePart):
                 raise PluginError(f"{_name(plugin)} returned {part!r} from hub_score; "
                                   "expected a ScorePart, a list of them, or None")
-            parts.append(part if part.plugin or not plugin else ScorePart(part.points, part.reason, plugin))
+            if part.kind not in SCORE_KINDS:
+                raise PluginError(f"{_name(plugin)} returned a ScorePart of kind {part.kind!r} from hub_score; "
+                                  f"expected one of {', '.join(sorted(SCORE_KINDS))}")
+            parts.append(part if part.plugin or not plugin else replace(part, plugin=plugin))
         return parts
+
+    def grade(self, lead: Lead, account: Account) -> str | None:
+        """The letter the lead's fit earns (``hub_grade``); ``None``: nobody graded it."""
+        result: str | None = self.pm.hook.hub_grade(lead=lead, account=account)
+        if result is not None and (not isinstance(result, str) or not 0 < len(result) <= 2):
+            raise PluginError(f"hub_grade returned {result!r}; expected a letter such as 'A', or None")
+        return result
 
     def sandbox(self, port: int) -> AbstractContextManager[str] | None:
         """The sandbox CRMs a plugin serves on ``port`` (``hub_sandbox``); ``None``: none installed."""

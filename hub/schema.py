@@ -179,7 +179,11 @@ class Lead(_Model):
     product_line: str = "default"
     contacts: list[Contact] = Field(default_factory=list)
     activities: list[Activity] = Field(default_factory=list)
+    #: Engagement: what the account's people did (``hub_score`` parts of kind ``engagement``).
     score: int = 0
+    #: Fit: who they are (``hub_score`` parts of kind ``fit``); ``grade`` is its letter (A-D).
+    fit_score: int = 0
+    grade: str | None = None
     status: LeadStatus = LeadStatus.NEW
     owner_id: str | None = None
     sla_due_at: datetime | None = None

@@ -324,7 +324,8 @@ def leads_show(lead_id: str, config: ConfigOpt = None, json_out: JsonOpt = False
         return
     lead, account = data["lead"], data["account"] or {}
     console.print(f"[bold]{lead['id']}[/bold]  {account.get('name', '?')} / {lead['product_line']}")
-    console.print(f"status {lead['status']}, score {lead['score']}, owner {lead['owner_id'] or '-'}, "
+    console.print(f"status {lead['status']}, score {lead['score']}, fit {lead['fit_score']} "
+                  f"(grade {lead['grade'] or '-'}), owner {lead['owner_id'] or '-'}, "
                   f"SLA due {lead['sla_due_at'] or '-'}")
     for c in lead["contacts"]:
         name = " ".join(x for x in (c.get("first_name"), c.get("last_name")) if x)

@@ -509,19 +509,29 @@ class Pipeline(LeadLifecycle):
 
     def score(self, work: BatchWork, lead: Lead, inquiry: Inquiry, account: Account, *,
               actor: str = "hub") -> Scored:
-        """Step *score*: the sum of every ``hub_score`` part becomes ``lead.score``; audited with
-        each part's reason."""
+        """Step *score*: the sum of the ``hub_score`` parts of kind ``engagement`` becomes
+        ``lead.score``, of kind ``fit`` ``lead.fit_score``, and ``hub_grade`` letters the fit;
+        audited with each part's reason."""
         parts = tuple(self.plugins.score(lead, inquiry, account))
-        lead.score = sum(p.points for p in parts)
+        fit = [p for p in parts if p.kind == "fit"]
+        lead.score = sum(p.points for p in parts if p.kind != "fit")
+        lead.fit_score = sum(p.points for p in fit)
+        lead.grade = self.plugins.grade(lead, account)
+        said = "; ".join(p.reason for p in parts if p.kind != "fit") or "no signals"
+        if fit:
+            grade = f", grade {lead.grade}" if lead.grade else ""
+            said += f"; fit {lead.fit_score}{grade}: " + "; ".join(p.reason for p in fit)
         LeadAudit(work, lead.id, account.id, actor)(
-            "score", f"score {lead.score}: " + ("; ".join(p.reason for p in parts) or "no signals"),
-            parts=[{"points": p.points, "reason": p.reason, "plugin": p.plugin} for p in parts])
-        return Scored(lead.score, parts)
+            "score", f"score {lead.score}: {said}", fit=lead.fit_score, grade=lead.grade,
+            parts=[{"points": p.points, "reason": p.reason, "plugin": p.plugin, "kind": p.kind} for p in parts])
+        return Scored(lead.score, parts, lead.fit_score, lead.grade)
 
     def qualify(self, work: BatchWork, lead: Lead, account: Account, *, actor: str = "hub") -> QualifyDecision | None:
         """Step *qualify*: a lead in ``new`` or ``nurture`` goes to sales (``qualified``) or stays
         with marketing, as ``hub_qualify`` decides (nobody deciding: nurture). A change of status
-        is audited with the decision's reason.
+        is audited with the decision's reason; a lead first put in nurture is reported, with the
+        reason, to its sources that take outcomes (once: later activity that leaves it there
+        says nothing).
 
         :returns: the decision, or ``None`` for a lead already with sales (it is not asked again).
         """
@@ -535,6 +545,10 @@ class Pipeline(LeadLifecycle):
         else:
             return decision  # stays in nurture: nothing changed, nothing to say
         LeadAudit(work, lead.id, account.id, actor)("status", decision.reason, status=str(lead.status))
+        if lead.status == LeadStatus.NURTURE:
+            nurture = Outcome(lead_id=lead.id, status=LeadStatus.NURTURE, reported_by="hub", reason=decision.reason)
+            for name in self._outcome_listeners(work, lead, "hub"):
+                work.enqueue(name, "outcome", lead.id, nurture.model_dump(mode="json"))
         return decision
 
     def route(self, work: BatchWork, lead: Lead, account: Account, *, actor: str = "hub") -> RouteDecision | None:

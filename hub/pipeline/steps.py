@@ -31,7 +31,9 @@ class Merged:
 
 @dataclass(frozen=True)
 class Scored:
-    """Step *score*: the lead's new score and the parts it is the sum of."""
+    """Step *score*: the lead's new scores and the parts they are the sums of."""
 
-    points: int
+    points: int  # engagement (``Lead.score``)
     parts: tuple[ScorePart, ...]
+    fit: int = 0  # ``Lead.fit_score``
+    grade: str | None = None

@@ -124,9 +124,9 @@ _OPEN_LEAD = (
 _OPEN_LEADS = select(t.leads.c.account_id, t.leads.c.product_line, t.leads.c.id, t.leads.c.created_at).where(
     t.leads.c.account_id.in_(bindparam(_IDS, expanding=True)), t.leads.c.is_open.is_(True))
 _LEADS_BY_ID = select(
-    t.leads.c.id, t.leads.c.account_id, t.leads.c.product_line, t.leads.c.score, t.leads.c.status,
-    t.leads.c.owner_id, t.leads.c.sla_due_at, t.leads.c.source_connector, t.leads.c.partner_id,
-    t.leads.c.created_at, t.leads.c.updated_at, t.leads.c.recycled_at,
+    t.leads.c.id, t.leads.c.account_id, t.leads.c.product_line, t.leads.c.score, t.leads.c.fit_score,
+    t.leads.c.grade, t.leads.c.status, t.leads.c.owner_id, t.leads.c.sla_due_at, t.leads.c.source_connector,
+    t.leads.c.partner_id, t.leads.c.created_at, t.leads.c.updated_at, t.leads.c.recycled_at,
 ).where(t.leads.c.id.in_(bindparam(_IDS, expanding=True)))
 _LEAD_FINGERPRINTS = select(
     t.leads.c.id, t.leads.c.version,
@@ -239,7 +239,8 @@ class Store(QueueOps, ContactOps):
         rows = [
             {
                 "b_id": lead.id, "account_id": lead.account_id, "product_line": lead.product_line,
-                "status": str(lead.status), "score": lead.score, "owner_id": lead.owner_id,
+                "status": str(lead.status), "score": lead.score, "fit_score": lead.fit_score,
+                "grade": lead.grade, "owner_id": lead.owner_id,
                 "sla_due_at": lead.sla_due_at, "source_connector": lead.source_connector,
                 "partner_id": lead.partner_id, "is_open": lead.is_open, "updated_at": now,
                 "created_at": lead.created_at, "recycled_at": lead.recycled_at,
@@ -436,11 +437,12 @@ class Store(QueueOps, ContactOps):
             refs: dict[str, dict[str, str]] = {i: {} for i in found}
             for hub_id, system, external_id in conn.execute(_XREFS_OF, {"entity": "lead", _IDS: found}):
                 refs[hub_id][system] = external_id
-            for (lead_id, account_id, product_line, score, status, owner_id, sla_due_at, source_connector,
-                 partner_id, created_at, updated_at, recycled_at) in rows:
+            for (lead_id, account_id, product_line, score, fit_score, grade, status, owner_id, sla_due_at,
+                 source_connector, partner_id, created_at, updated_at, recycled_at) in rows:
                 out[lead_id] = Lead.model_construct(
                     id=lead_id, account_id=account_id, product_line=product_line, contacts=contacts[lead_id],
-                    activities=acts[lead_id], score=score, status=LeadStatus(status), owner_id=owner_id,
+                    activities=acts[lead_id], score=score, fit_score=fit_score, grade=grade,
+                    status=LeadStatus(status), owner_id=owner_id,
                     sla_due_at=aware_utc(sla_due_at), source_connector=source_connector, partner_id=partner_id,
                     xrefs=refs[lead_id], created_at=aware_utc(created_at), updated_at=aware_utc(updated_at),
                     recycled_at=aware_utc(recycled_at),
@@ -453,6 +455,8 @@ class Store(QueueOps, ContactOps):
             "product_line": lead.product_line,
             "status": str(lead.status),
             "score": lead.score,
+            "fit_score": lead.fit_score,
+            "grade": lead.grade,
             "owner_id": lead.owner_id,
             "sla_due_at": lead.sla_due_at,
             "source_connector": lead.source_connector,
