@@ -53,7 +53,7 @@ class AccountLinks:
             if parent is not None and parent[0] != account_id:
                 if parent[0] != parent_id:
                     parent_id = parent[0]
-                    reasons.append(f"subsidiary of account {parent_id} ({system} {record.parent_ref})")
+                    reasons.append(f"subsidiary of {_name(work, parent_id)} ({system} {record.parent_ref})")
                 if waiting is not None:
                     work.delete_xref(WAITING_PARENT, system, ref)
             elif parent is None and (waiting is None or waiting[1] != record.parent_ref):
@@ -70,10 +70,15 @@ class AccountLinks:
             if child is None or child_id == account_id:
                 continue
             work.update_account(child.model_copy(update={"parent_id": account_id}))
-            self._audit(work, child_id, [f"subsidiary of account {account_id} ({system} {ref}), which arrived"])
+            self._audit(work, child_id, [f"subsidiary of {account.name} ({system} {ref}), which arrived"])
 
     @staticmethod
     def _audit(work: BatchWork, account_id: str, reasons: list[str]) -> None:
         if reasons:
             work.audit([{"lead_id": None, "account_id": account_id, "action": "account", "reason": reason}
                         for reason in reasons])
+
+
+def _name(work: BatchWork, account_id: str) -> str:
+    account = work.account(account_id)
+    return account.name if account is not None else f"account {account_id}"
