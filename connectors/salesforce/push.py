@@ -160,8 +160,8 @@ class LeadWriter:
                     record["id"] = plan.sf_id
                 records.append(record)
             path = "composite/sobjects" if by_id else f"composite/sobjects/{sobject}/{self.settings.external_id_field}"
-            answer = self.client.restful(path, method="PATCH", json={"allOrNone": False, "records": records},
-                                         headers=dict(NO_AUTO_ASSIGN))
+            body = {"allOrNone": False, "records": records}
+            answer = self.client.restful(path, method="PATCH", json=body, headers=dict(NO_AUTO_ASSIGN))
             version = WRITE_VERSION + self.client.server_time().isoformat()
             if not isinstance(answer, list) or len(answer) != len(chunk):
                 # Cannot tell which record fared how: retry them all (upserts are idempotent).

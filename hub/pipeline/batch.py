@@ -31,8 +31,7 @@ from sqlalchemy import Connection
 from hub.decisions import AccountCandidate, MatchKey, RouteDecision
 from hub.pipeline.contacts import ContactCache
 from hub.schema import Account, Activity, Contact, Lead, Outcome, utcnow
-from hub.store import Store
-from hub.store import links
+from hub.store import Store, links
 from hub.store import tables as t
 from hub.store.repo import rank_shared
 
