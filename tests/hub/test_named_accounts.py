@@ -48,9 +48,9 @@ def _account_of(hub: Hub, ref: str) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("plan", [True, False], ids=["planned", "one-pass"])
-def test_owner_parent_and_a_child_that_arrives_first(hub_factory: Callable[..., Hub], sqlite_url: str,
+def test_owner_parent_and_a_child_that_arrives_first(hub_factory: Callable[..., Hub], db_url: str,
                                                      plan: bool) -> None:
-    hub = _hub(hub_factory, sqlite_url)
+    hub = _hub(hub_factory, db_url)
     # the subsidiary comes a batch before its parent; its own owner is no hub owner
     hub.intake.submit([
         _account("001CHILD", "Globex Logistics", "globexlogistics.example", owner="005NOBODY", parent="001PARENT"),
