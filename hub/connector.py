@@ -207,6 +207,12 @@ class Connector(ABC):
         """
         return None
 
+    # -- the CRM's people ----------------------------------------------------------------------
+    def list_users(self) -> list[tuple[str, str]] | None:
+        """The CRM's users as ``(user id, e-mail)`` pairs, for ``leadhub owners-sync`` to fill
+        owners' ``crm_ids`` by e-mail; ``None`` (the default): this connector has no users."""
+        return None
+
     # -- health --------------------------------------------------------------------------------
     def check(self) -> HealthReport:
         """Test the connection and the credentials, saying what to fix if they fail."""

@@ -44,10 +44,11 @@ INQUIRY_PATHS = frozenset(
     | {"activity.kind", "activity.at", "product_line", "partner_id", "source_ref"}
 )
 OUTCOME_PATHS = frozenset({"lead_ref", "status", "reason", "amount"})
-ACCOUNT_PATHS = frozenset({f"company.{name}" for name in Company.model_fields} | {"source_ref"})
+ACCOUNT_PATHS = frozenset({f"company.{name}" for name in Company.model_fields}
+                          | {"source_ref", "owner_ref", "parent_ref"})
 VIEW_PATHS = frozenset(
-    {f"lead.{name}" for name in ("id", "status", "score", "product_line", "owner_id", "sla_due_at",
-                                 "partner_id", "source_connector", "created_at", "updated_at")}
+    {f"lead.{name}" for name in ("id", "status", "score", "fit_score", "grade", "product_line", "owner_id",
+                                 "sla_due_at", "partner_id", "source_connector", "created_at", "updated_at")}
     | {f"contact.{name}" for name in Contact.model_fields}
     | {"company.name", "company.domain", "company.country"}
     | {f"account.{name}" for name in ("id", "name", "domain", "country", "crm_id")}
@@ -218,9 +219,11 @@ class StreamMapping:
                                      reason=str(values.get("reason") or ""), amount=values.get("amount"))
             if self.kind == "account":
                 company = {path[8:]: v for path, v in values.items() if path.startswith("company.")}
-                ref = values.get("source_ref")
+                ref, owner, parent = (values.get(k) for k in ("source_ref", "owner_ref", "parent_ref"))
                 return AccountRecord(source=record, company=Company.model_validate(company),
-                                     source_ref=str(ref) if ref is not None else None)
+                                     source_ref=str(ref) if ref is not None else None,
+                                     owner_ref=str(owner) if owner is not None else None,
+                                     parent_ref=str(parent) if parent is not None else None)
             return self._inquiry(record, values)
         except ValidationError as exc:
             raise self._invalid(exc) from None
@@ -388,6 +391,8 @@ def lead_view(item: DeliveryItem, connector: str) -> dict[str, Any]:
     domain = account.domains[0] if account.domains else None
     view: dict[str, Any] = {
         "lead.id": lead.id, "lead.status": lead.status.value, "lead.score": lead.score,
+        # Read by name: a lead model without fit score or grade leaves them blank.
+        "lead.fit_score": getattr(lead, "fit_score", None), "lead.grade": getattr(lead, "grade", None),
         "lead.product_line": lead.product_line, "lead.owner_id": lead.owner_id,
         "lead.sla_due_at": lead.sla_due_at, "lead.partner_id": lead.partner_id,
         "lead.source_connector": lead.source_connector, "lead.created_at": lead.created_at,

@@ -26,6 +26,7 @@ from hub.config import HubConfig
 from hub.connector import Capability, Connector, ConnectorServices, ConnectorSettings
 from hub.errors import ConfigError, PluginError
 from hub.mapping import MappingSet
+from hub.owners import load_owners
 from hub.plugins import HubPlugins, load_plugins
 from hub.store import Store, open_store
 
@@ -55,7 +56,8 @@ class Hub:
         self.mappings = mappings
         self.store = store
         self.connectors = connectors
-        self.owners = config.owner_list()
+        #: hub.toml's owners, with the CRM ids ``leadhub owners-sync`` stored (hub.toml wins).
+        self.owners = load_owners(config, store)
         self.wakeup = threading.Event()
         self._engine_lock = threading.Lock()
         self._intake: Intake | None = None

@@ -270,6 +270,10 @@ class AccountRecord(_Model):
     company: Company = Field(default_factory=Company)
     #: The CRM's own id for the company.
     source_ref: str | None = None
+    #: The CRM's id of the company's owner (a user), matched to a hub owner by ``crm_ids``.
+    owner_ref: str | None = None
+    #: The CRM's id of the parent company; the hub account cross-referenced with it becomes the parent.
+    parent_ref: str | None = None
 
 
 Normalized = Inquiry | OutcomeReport | AccountRecord

@@ -94,6 +94,18 @@ class SandboxControl:
             {"won": won, "amount": amount, "acting_user_id": acting_user_id})
         return result
 
+    def set_assignment_rule(self, owner_id: str | None) -> dict[str, Any]:
+        """Activate a lead assignment rule giving every lead to ``owner_id`` (None: deactivate);
+        it overwrites the OwnerId of API writes that do not send ``Sforce-Auto-Assign: FALSE``."""
+        result: dict[str, Any] = self._call("PUT", "/salesforce/assignment-rule", {"owner_id": owner_id})
+        return result
+
+    def lead_auto_assign(self, lead_id: str) -> dict[str, Any]:
+        """``{"lead_id", "sforce_auto_assign", "owner_id"}``: the header of the last API write
+        to the lead (``None`` when the request had none)."""
+        result: dict[str, Any] = self._call("GET", f"/salesforce/leads/{lead_id}/auto-assign")
+        return result
+
     # -- Salesforce sessions -------------------------------------------------------------------------
     def salesforce_sessions(self) -> dict[str, Any]:
         """``{"static_token_valid", "sessions": [{"token_sha256", "user_id", "grant", ...}]}``;

@@ -51,6 +51,11 @@ class CloseBody(RepBody):
     amount: float | None = Field(default=None, ge=0, le=1e12)
 
 
+class AssignmentRuleBody(BaseModel):
+    #: The user the active lead assignment rule assigns every lead to; null deactivates it.
+    owner_id: str | None = Field(default=None, max_length=18)
+
+
 class ExpireBody(BaseModel):
     token: str | None = Field(default=None, min_length=1, max_length=512)
     all: bool = False
@@ -168,6 +173,27 @@ async def close_opportunity(request: Request) -> Response:
     record = org.close_opportunity(request.path_params["opportunity_id"], body.won, body.amount,
                                    body.acting_user_id)
     return json_response(org.render(org.objects["Opportunity"], record, "59.0"))
+
+
+async def assignment_rule(request: Request) -> Response:
+    """The org's active lead assignment rule: API writes without ``Sforce-Auto-Assign: FALSE``
+    give the lead to its owner, as a real org's rule overwrites the owner the hub sent."""
+    org = _sandbox(request).salesforce
+    if request.method == "PUT":
+        body = await _parse(request, AssignmentRuleBody)
+        org.set_assignment_rule(body.owner_id)
+    return json_response({"owner_id": org.lead_assignment_owner})
+
+
+async def lead_auto_assign(request: Request) -> Response:
+    """The ``Sforce-Auto-Assign`` header of the last API write to a lead."""
+    org = _sandbox(request).salesforce
+    _, record = org.rep_record("Lead", request.path_params["lead_id"])
+    if record["Id"] not in org.auto_assign:
+        raise SandboxHTTPError(404, {"error": "No API write to this lead was recorded (seeded or "
+                                              "written by a rep): write it through the REST API"})
+    return json_response({"lead_id": record["Id"], "sforce_auto_assign": org.auto_assign[record["Id"]],
+                          "owner_id": record.get("OwnerId")})
 
 
 async def sessions(request: Request) -> Response:
@@ -293,6 +319,8 @@ ROUTES = [
     Route("/_sandbox/salesforce/leads/{lead_id}/convert", convert_lead, methods=["POST"]),
     Route("/_sandbox/salesforce/opportunities/{opportunity_id}/close", close_opportunity,
           methods=["POST"]),
+    Route("/_sandbox/salesforce/assignment-rule", assignment_rule, methods=["GET", "PUT"]),
+    Route("/_sandbox/salesforce/leads/{lead_id}/auto-assign", lead_auto_assign, methods=["GET"]),
     Route("/_sandbox/salesforce/sessions", sessions, methods=["GET"]),
     Route("/_sandbox/salesforce/sessions/expire", expire_sessions, methods=["POST"]),
     Route("/_sandbox/hubspot/contacts/{contact_id}/status", contact_status, methods=["POST"]),

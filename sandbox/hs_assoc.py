@@ -3,6 +3,8 @@
 Associations are stored both ways with HubSpot-defined type ids: contact->company 279 (primary 1),
 deal->company 341 (primary 5), deal<->contact 3/4, and each one's inverse. The first company
 associated by default to a contact or a deal also becomes its primary company, as in HubSpot.
+Companies link to companies only with a label: 13 (parent to child) and 14 (child to parent); a
+company has one parent, kept in its read-only ``hs_parent_company_id`` property as HubSpot does.
 """
 
 from __future__ import annotations
@@ -21,17 +23,21 @@ DEFAULT_TYPES = {("contacts", "companies"): 279, ("companies", "contacts"): 280,
                  ("deals", "companies"): 341, ("companies", "deals"): 342,
                  ("deals", "contacts"): 3, ("contacts", "deals"): 4}
 PRIMARY_TYPES = {("contacts", "companies"): 1, ("deals", "companies"): 5}
-INVERSE = {1: 2, 2: 1, 279: 280, 280: 279, 5: 6, 6: 5, 341: 342, 342: 341, 3: 4, 4: 3}
+INVERSE = {1: 2, 2: 1, 279: 280, 280: 279, 5: 6, 6: 5, 341: 342, 342: 341, 3: 4, 4: 3, 13: 14, 14: 13}
 NAMES = {1: "contact_to_company", 2: "company_to_contact", 279: "contact_to_company_unlabeled",
          280: "company_to_contact_unlabeled", 5: "deal_to_company", 6: "company_to_deal",
          341: "deal_to_company_unlabeled", 342: "company_to_deal_unlabeled",
-         3: "deal_to_contact", 4: "contact_to_deal"}
+         3: "deal_to_contact", 4: "contact_to_deal",
+         13: "parent_to_child_company", 14: "child_to_parent_company"}
+COMPANIES = ("companies", "companies")
+PARENT_TO_CHILD, CHILD_TO_PARENT = 13, 14
 LABELS = {1: "Primary", 5: "Primary"}
 PAIR_TYPES: dict[tuple[str, str], set[int]] = {
     pair: {t} | ({PRIMARY_TYPES[pair]} if pair in PRIMARY_TYPES else set())
     for pair, t in DEFAULT_TYPES.items()}
 for (_f, _t), _ids in list(PAIR_TYPES.items()):
     PAIR_TYPES[(_f, _t)] = _ids | {INVERSE[i] for i in PAIR_TYPES.get((_t, _f), set())}
+PAIR_TYPES[COMPANIES] = {PARENT_TO_CHILD, CHILD_TO_PARENT}
 
 
 def _bad(message: str, status: int = 400, category: str = "VALIDATION_ERROR") -> HsError:
@@ -42,8 +48,11 @@ def associate(portal: HubSpotPortal, from_type: str, from_id: str, to_type: str,
               type_id: int | None = None) -> list[int]:
     """Link two objects (default type if none given); returns the type ids now set."""
     pair = (from_type, to_type)
-    if pair not in DEFAULT_TYPES:
+    if pair not in PAIR_TYPES:
         raise _bad(f"{from_type} cannot be associated with {to_type} in the sandbox")
+    if type_id is None and pair not in DEFAULT_TYPES:
+        raise _bad(f"{from_type} to {to_type} has no default association: create it with a type, "
+                   f"{PARENT_TO_CHILD} (parent to child) or {CHILD_TO_PARENT} (child to parent)")
     type_id = DEFAULT_TYPES[pair] if type_id is None else type_id
     if type_id not in PAIR_TYPES[pair]:
         raise _bad(f"associationTypeId {type_id} is not valid from {from_type} to {to_type}: use "
@@ -59,12 +68,35 @@ def associate(portal: HubSpotPortal, from_type: str, from_id: str, to_type: str,
             .setdefault(to_id, set()).add(type_)
         portal.links.setdefault((to_type, to_id), {}).setdefault(from_type, {}) \
             .setdefault(from_id, set()).add(INVERSE[type_])
+    if pair == COMPANIES:
+        child = from_id if type_id == CHILD_TO_PARENT else to_id
+        parent = to_id if child == from_id else from_id
+        for other, types in list(targets(portal, "companies", child, "companies").items()):
+            if other != parent and CHILD_TO_PARENT in types:  # one parent: the new one replaces it
+                dissociate(portal, "companies", child, "companies", other)
+        _sync_parent(portal, child)
     return sorted(portal.links[(from_type, from_id)][to_type][to_id])
 
 
 def dissociate(portal: HubSpotPortal, from_type: str, from_id: str, to_type: str, to_id: str) -> None:
     portal.links.get((from_type, from_id), {}).get(to_type, {}).pop(to_id, None)
     portal.links.get((to_type, to_id), {}).get(from_type, {}).pop(from_id, None)
+    if (from_type, to_type) == COMPANIES:
+        _sync_parent(portal, from_id)
+        _sync_parent(portal, to_id)
+
+
+def _sync_parent(portal: HubSpotPortal, company_id: str) -> None:
+    """``hs_parent_company_id`` follows the company's child-to-parent association."""
+    otype = portal.object_type("companies")
+    record = portal.get(otype, company_id)
+    if record is None:
+        return
+    parents = sorted(other for other, types in targets(portal, "companies", company_id, "companies").items()
+                     if CHILD_TO_PARENT in types)
+    value = parents[0] if parents else None
+    if record.get("hs_parent_company_id") != value:
+        portal.update(otype, record, {"hs_parent_company_id": value}, hs_now())
 
 
 def targets(portal: HubSpotPortal, from_type: str, from_id: str, to_type: str) -> dict[str, set[int]]:

@@ -184,12 +184,17 @@ def _not_found() -> SfError:
     return SfError(404, "NOT_FOUND", "The requested resource does not exist")
 
 
+def _auto_assign(request: Request) -> str | None:
+    """The ``Sforce-Auto-Assign`` header (absent: the org's active assignment rule applies)."""
+    return request.headers.get("sforce-auto-assign")
+
+
 async def create(request: Request) -> Response:
     org = _org(request)
     obj = org.object(request.path_params["sobject"])
     body = await _body(request)
     try:
-        record_id = org.apply(org.prepare_create(obj, body), org.now())
+        record_id = org.apply_api(org.prepare_create(obj, body), org.now(), _auto_assign(request))
     except RecordError as exc:
         raise exc.as_sf_error() from None
     return json_response({"id": record_id, "success": True, "errors": []}, status=201)
@@ -211,7 +216,8 @@ async def update_record(request: Request) -> Response:
     if org.live(obj, request.path_params["record_id"]) is None:
         raise _not_found()
     try:
-        org.apply(org.prepare_update(obj, request.path_params["record_id"], body), org.now())
+        org.apply_api(org.prepare_update(obj, request.path_params["record_id"], body), org.now(),
+                      _auto_assign(request))
     except RecordError as exc:
         raise exc.as_sf_error() from None
     return empty_response(204)
@@ -256,7 +262,7 @@ async def by_external_id(request: Request) -> Response:
     assert body is not None
     try:
         plan = _upsert_plan(org, obj, field, value, matches, body, None)
-        record_id = org.apply(plan, org.now())
+        record_id = org.apply_api(plan, org.now(), _auto_assign(request))
     except RecordError as exc:
         raise exc.as_sf_error() from None
     created = plan.record_id is None
@@ -318,15 +324,16 @@ def _collection(body: Any) -> tuple[bool, list[Any]]:
 
 
 def _run_collection(org: SalesforceOrg, all_or_none: bool, items: list[Any],
-                    prepare: Any, result_extra: Any) -> list[dict[str, Any]]:
-    """Validate and write each item; with allOrNone nothing is written unless all validate."""
+                    prepare: Any, result_extra: Any, auto_assign: str | None) -> list[dict[str, Any]]:
+    """Validate and write each item; with allOrNone nothing is written unless all validate.
+    ``auto_assign`` is the request's ``Sforce-Auto-Assign`` header (it applies to every record)."""
     stamp = org.now()
     results: list[dict[str, Any]] = []
     if not all_or_none:
         for index, item in enumerate(items):
             try:
                 plan = prepare(index, item, None)
-                record_id = org.apply(plan, stamp)
+                record_id = org.apply_api(plan, stamp, auto_assign)
                 results.append({"id": record_id, "success": True, "errors": [],
                                 **result_extra(plan)})
             except RecordError as exc:
@@ -349,7 +356,7 @@ def _run_collection(org: SalesforceOrg, all_or_none: bool, items: list[Any],
         return results
     for plan in plans:
         assert isinstance(plan, WritePlan)
-        record_id = org.apply(plan, stamp)
+        record_id = org.apply_api(plan, stamp, auto_assign)
         results.append({"id": record_id, "success": True, "errors": [], **result_extra(plan)})
     return results
 
@@ -380,7 +387,8 @@ async def collection_create(request: Request) -> Response:
     def prepare(index: int, item: Any, claimed: Any) -> WritePlan:
         return org.prepare_create(_item_type(org, item), item, claimed)
 
-    return json_response(_run_collection(org, all_or_none, items, prepare, lambda plan: {}))
+    return json_response(_run_collection(org, all_or_none, items, prepare, lambda plan: {},
+                                         _auto_assign(request)))
 
 
 async def collection_update(request: Request) -> Response:
@@ -395,7 +403,8 @@ async def collection_update(request: Request) -> Response:
         data = {k: v for k, v in item.items() if k not in ("id", "Id")}
         return org.prepare_update(obj, str(record_id), data, claimed)
 
-    return json_response(_run_collection(org, all_or_none, items, prepare, lambda plan: {}))
+    return json_response(_run_collection(org, all_or_none, items, prepare, lambda plan: {},
+                                         _auto_assign(request)))
 
 
 async def collection_upsert(request: Request) -> Response:
@@ -428,7 +437,7 @@ async def collection_upsert(request: Request) -> Response:
         return _upsert_plan(org, obj, fd.name, value, matches, item, claimed)
 
     results = _run_collection(org, all_or_none, items, prepare,
-                              lambda plan: {"created": plan.record_id is None})
+                              lambda plan: {"created": plan.record_id is None}, _auto_assign(request))
     return json_response(results)
 
 

@@ -80,6 +80,10 @@ class SalesforceOrg:
         self.deleted = {name: {} for name in self.objects}
         self.counters = {obj.key_prefix: 0 for obj in self.objects.values()}
         self.api_user_id = sf_id("005", API_USER_NUMBER)
+        #: The owner the org's active lead assignment rule gives every lead (None: no active rule).
+        self.lead_assignment_owner: str | None = None
+        #: Lead id -> the ``Sforce-Auto-Assign`` header of the last API write to it (None: absent).
+        self.auto_assign: dict[str, str | None] = {}
 
     # -- lookups -------------------------------------------------------------------------------
     def object(self, name: str) -> ObjectDef:
@@ -277,6 +281,30 @@ class SalesforceOrg:
         table.update(plan.record_id, values)
         return plan.record_id
 
+    def apply_api(self, plan: WritePlan, stamp: str, auto_assign: str | None) -> str:
+        """Write a plan as the REST API does: a Lead created or updated without
+        ``Sforce-Auto-Assign: FALSE`` gets the owner of the active assignment rule (the header
+        defaults to TRUE), whatever OwnerId the request sent. The header is recorded per lead."""
+        rule_applies = auto_assign is None or auto_assign.strip().lower() not in ("false", "0")
+        if plan.obj.name == "Lead" and rule_applies and self.lead_assignment_owner:
+            plan = WritePlan(plan.obj, plan.record_id, {**plan.values, "OwnerId": self.lead_assignment_owner})
+        record_id = self.apply(plan, stamp)
+        if plan.obj.name == "Lead":
+            self.auto_assign[record_id] = auto_assign
+        return record_id
+
+    def set_assignment_rule(self, owner_id: str | None) -> str | None:
+        """Activate a lead assignment rule giving every lead to ``owner_id`` (None: deactivate)."""
+        if owner_id is None:
+            self.lead_assignment_owner = None
+            return None
+        user_id = normalize_sf_id(owner_id)
+        if user_id is None or self.tables["User"].get(user_id) is None:
+            raise SfError(404, "NOT_FOUND", f"No User with id {owner_id[:20]}: GET /_sandbox/team "
+                          "lists the seeded people")
+        self.lead_assignment_owner = user_id
+        return user_id
+
     @staticmethod
     def _derive(obj: ObjectDef, merged: Record, target: Record) -> None:
         """Fields Salesforce computes: compound Name, Opportunity closed/won/probability."""
@@ -429,7 +457,8 @@ class SalesforceOrg:
     # -- persistence -----------------------------------------------------------------------------
     def dump(self) -> dict[str, Any]:
         return {"tables": {name: table.dump() for name, table in self.tables.items()},
-                "deleted": self.deleted, "counters": self.counters}
+                "deleted": self.deleted, "counters": self.counters,
+                "assignment_owner": self.lead_assignment_owner, "auto_assign": self.auto_assign}
 
     def load(self, data: dict[str, Any]) -> None:
         self.reset()
@@ -438,3 +467,5 @@ class SalesforceOrg:
                 self.tables[name].load(table_data)
         self.deleted.update(data.get("deleted", {}))
         self.counters.update(data.get("counters", {}))
+        self.lead_assignment_owner = data.get("assignment_owner")
+        self.auto_assign.update(data.get("auto_assign", {}))

@@ -213,6 +213,7 @@ def build_objects() -> dict[str, ObjectDef]:
         FieldDef("LeadHub_Product_Line__c", "string", "Product Line", 80),
         FieldDef("LeadHub_Partner_Id__c", "string", "Partner Id", 64),
         FieldDef("LeadHub_SLA_Due__c", "datetime", "SLA Due"),
+        FieldDef("LeadHub_Grade__c", "string", "LeadHub Grade", 16),
     ), name_parts=("FirstName", "LastName"))
     contact = ObjectDef("Contact", "Contact", "Contacts", "003", _fields(
         FieldDef("AccountId", "reference", "Account ID", 18, reference_to=("Account",),
@@ -230,6 +231,8 @@ def build_objects() -> dict[str, ObjectDef]:
     ), name_parts=("FirstName", "LastName"))
     account = ObjectDef("Account", "Account", "Accounts", "001", _fields(
         FieldDef("Name", "string", "Account Name", 255, required=True),
+        FieldDef("ParentId", "reference", "Parent Account ID", 18, reference_to=("Account",),
+                 relationship_name="Parent"),
         FieldDef("Website", "url", "Website", 255),
         FieldDef("Phone", "phone", "Account Phone", 40),
         FieldDef("Industry", "picklist", "Industry", 255, picklist=INDUSTRIES),

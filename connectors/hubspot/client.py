@@ -207,6 +207,7 @@ class HubSpotClient:
         self.objects_search = api.crm.objects.search_api
         self.objects_basic = api.crm.objects.basic_api
         self.associations_batch = api.crm.associations.v4.batch_api
+        self.owners = api.crm.owners.owners_api
         self._timeout = (min(10.0, settings.timeout_seconds), settings.timeout_seconds)
 
     # -- operations ----------------------------------------------------------------------------
@@ -245,6 +246,13 @@ class HubSpotClient:
         body = {"inputs": [{"id": i} for i in ids]}
         return self.call(f"read associations {from_type}->{to_type}", self.associations_batch.get_page,
                          from_type, to_type, body)
+
+    def owners_page(self, after: str | None) -> dict[str, Any]:
+        """``GET /crm/v3/owners``: one page of the portal's active owners."""
+        kwargs: dict[str, Any] = {"limit": 100, "archived": False}
+        if after:
+            kwargs["after"] = after
+        return self.call("list owners", self.owners.get_page, **kwargs).body
 
     # -- the one way out -------------------------------------------------------------------------
     def call(self, operation: str, method: Callable[..., Any], *args: Any, search: bool = False,

@@ -160,6 +160,18 @@ class HubSpotConnector(Connector):
     def push_outcomes(self, batch: Sequence[DeliveryItem]) -> list[PushResult]:
         return OutcomeWriter(self.client, self.settings, self._mappings, self.instance).push(batch)
 
+    # -- users -------------------------------------------------------------------------------------
+    def list_users(self) -> list[tuple[str, str]]:
+        """The portal's active owners (owner id, e-mail): ``hubspot_owner_id`` holds the owner id."""
+        users: list[tuple[str, str]] = []
+        after: str | None = None
+        while True:
+            page = self.client.owners_page(after)
+            users += [(str(o["id"]), str(o["email"])) for o in page.get("results") or [] if o.get("email")]
+            after = ((page.get("paging") or {}).get("next") or {}).get("after")
+            if not after:
+                return users
+
     # -- health ------------------------------------------------------------------------------------
     def check(self) -> HealthReport:
         try:

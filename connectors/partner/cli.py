@@ -67,6 +67,15 @@ def _partner(store: Store, ref: str) -> q.PartnerRow:
     return partner
 
 
+def _check_owner(config: HubConfig, owner_id: str) -> None:
+    """``owner_id`` must be one of hub.toml's ``[[owners]]``, else exit 2 naming the ones there are."""
+    known = [o.id for o in config.owners]
+    if owner_id not in known:
+        err.print(f"--channel-manager: no owner {owner_id!r} in {config.source_path or 'hub.toml'}; "
+                  f"configured owners: {', '.join(known) or 'none (add [[owners]] to hub.toml)'}")
+        raise typer.Exit(2)
+
+
 def _out(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
 
@@ -77,6 +86,8 @@ def add(
     email: Annotated[str, typer.Option("--email", help="Who to contact at the partner.")],
     callback_url: Annotated[str | None,
                             typer.Option("--callback-url", help="Where status changes are POSTed (https).")] = None,
+    channel_manager: Annotated[str | None, typer.Option(
+        "--channel-manager", help="The owner (an [[owners]] id) who gets this partner's referrals.")] = None,
     config: ConfigOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -92,16 +103,21 @@ def add(
         except ValueError as exc:
             err.print(f"--callback-url: {exc}")
             raise typer.Exit(2) from None
-    _, store = _open(config)
+    hub_config, store = _open(config)
+    if channel_manager is not None:
+        _check_owner(hub_config, channel_manager)
     key = keys.new_key()
     secret = keys.new_callback_secret() if callback_url else None
     with store.engine.begin() as conn:
         partner = q.add_partner(conn, name=name, email=email, key_prefix=keys.prefix_of(key) or "",
-                                key_hash=keys.hash_key(key), callback_url=callback_url, callback_secret=secret)
+                                key_hash=keys.hash_key(key), callback_url=callback_url, callback_secret=secret,
+                                channel_manager_id=channel_manager)
     if json_out:
-        _out({"id": partner.id, "name": name, "api_key": key, "callback_secret": secret})
+        _out({"id": partner.id, "name": name, "api_key": key, "callback_secret": secret,
+              "channel_manager_id": channel_manager})
         return
-    console.print(f"added partner {partner.id} ({name})")
+    console.print(f"added partner {partner.id} ({name})"
+                  + (f"; channel manager {channel_manager}" if channel_manager else ""))
     console.print(f"API key (shown once, give it to the partner): {key}", soft_wrap=True)
     if secret:
         console.print(f"callback signing secret (shown once): {secret}", soft_wrap=True)
@@ -119,14 +135,39 @@ def list_(config: ConfigOpt = None, json_out: JsonOpt = False) -> None:
         rows = q.list_partners(conn)
     data: list[dict[str, Any]] = [
         {"id": p.id, "name": p.name, "email": p.email, "status": p.status, "key_prefix": p.key_prefix,
-         "callback_url": p.callback_url, "created_at": p.created_at} for p in rows]
+         "callback_url": p.callback_url, "channel_manager_id": p.channel_manager_id, "created_at": p.created_at}
+        for p in rows]
     if json_out:
         _out(data)
         return
-    table = Table("id", "name", "email", "status", "key", "callback")
+    table = Table("id", "name", "email", "status", "key", "callback", "channel manager")
     for p in data:
-        table.add_row(p["id"], p["name"], p["email"], p["status"], f"{p['key_prefix']}_…", p["callback_url"] or "")
+        table.add_row(p["id"], p["name"], p["email"], p["status"], f"{p['key_prefix']}_…", p["callback_url"] or "",
+                      p["channel_manager_id"] or "")
     console.print(table)
+
+
+@partners_app.command("set-manager")
+def set_manager(
+    partner: Annotated[str, typer.Argument(help="Partner id or name.")],
+    owner: Annotated[str | None, typer.Argument(help="The owner (an [[owners]] id) who gets the referrals.")] = None,
+    clear: Annotated[bool, typer.Option("--clear", help="Remove the partner's channel manager.")] = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Set (or --clear) the channel manager who gets the partner's referrals."""
+    from connectors.partner import store as q
+
+    if (owner is None) == (not clear):
+        err.print("give an OWNER, or --clear to remove the channel manager")
+        raise typer.Exit(2)
+    hub_config, store = _open(config)
+    if owner is not None:
+        _check_owner(hub_config, owner)
+    row = _partner(store, partner)
+    with store.engine.begin() as conn:
+        q.set_channel_manager(conn, row.id, owner)
+    console.print(f"{row.name} ({row.id}): channel manager {owner}" if owner
+                  else f"{row.name} ({row.id}): no channel manager")
 
 
 @partners_app.command("rotate-key")

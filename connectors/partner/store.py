@@ -47,6 +47,8 @@ class PartnerRow:
     callback_secret: str | None
     status: str
     created_at: datetime
+    #: The hub owner who gets this partner's referrals (routing's partner rule); None: no one.
+    channel_manager_id: str | None = None
 
     @property
     def active(self) -> bool:
@@ -83,17 +85,18 @@ def _partner(row: Any) -> PartnerRow:
     return PartnerRow(
         id=row["id"], name=row["name"], email=row["email"], key_prefix=row["key_prefix"], key_hash=row["key_hash"],
         callback_url=row["callback_url"], callback_secret=row["callback_secret"], status=row["status"],
-        created_at=aware_utc(row["created_at"]) or utcnow(),
+        created_at=aware_utc(row["created_at"]) or utcnow(), channel_manager_id=row["channel_manager_id"],
     )
 
 
 # -- partners ----------------------------------------------------------------------------------
 def add_partner(conn: Connection, *, name: str, email: str, key_prefix: str, key_hash: str,
-                callback_url: str | None = None, callback_secret: str | None = None) -> PartnerRow:
+                callback_url: str | None = None, callback_secret: str | None = None,
+                channel_manager_id: str | None = None) -> PartnerRow:
     pid = new_id("ptr")
     conn.execute(insert(t.partners).values(
         id=pid, name=name, email=email, key_prefix=key_prefix, key_hash=key_hash, callback_url=callback_url,
-        callback_secret=callback_secret, status="active", created_at=utcnow()))
+        callback_secret=callback_secret, status="active", created_at=utcnow(), channel_manager_id=channel_manager_id))
     found = get_partner(conn, pid)
     assert found is not None
     return found
@@ -128,6 +131,11 @@ def set_key(conn: Connection, partner_id: str, key_prefix: str, key_hash: str) -
 
 def set_status(conn: Connection, partner_id: str, status: str) -> None:
     conn.execute(update(t.partners).where(t.partners.c.id == partner_id).values(status=status))
+
+
+def set_channel_manager(conn: Connection, partner_id: str, owner_id: str | None) -> None:
+    """The hub owner (an ``[[owners]]`` id) who gets the partner's referrals; None clears it."""
+    conn.execute(update(t.partners).where(t.partners.c.id == partner_id).values(channel_manager_id=owner_id))
 
 
 def set_callback(conn: Connection, partner_id: str, url: str | None, secret: str | None) -> None:

@@ -219,6 +219,13 @@ class SalesforceConnector(Connector):
             return False
         return stamp < written + ECHO_MARGIN
 
+    # -- users -------------------------------------------------------------------------------
+    def list_users(self) -> list[tuple[str, str]]:
+        """The org's active Users (Id, Email)."""
+        soql = format_soql("SELECT Id, Email FROM User WHERE IsActive = {}", True)
+        return [(str(r["Id"]), str(r["Email"])) for page, _ in self.client.query_pages(soql) for r in page
+                if r.get("Email")]
+
     # -- health --------------------------------------------------------------------------------
     def check(self) -> HealthReport:
         try:

@@ -1,6 +1,7 @@
 """Delivery of routed leads through sObject Collections: up to 200 records in one API call.
 
-A lead Salesforce has never seen is upserted by the hub's lead id in the external-id field
+Every write sends ``Sforce-Auto-Assign: FALSE``, so an active lead assignment rule in the org does
+not overwrite the owner the hub routed to. A lead Salesforce has never seen is upserted by the hub's lead id in the external-id field
 (``PATCH composite/sobjects/Lead/LeadHub_Id__c``), so a retry never creates a duplicate. A lead
 Salesforce already holds (a delivery before, or a rep created it) is updated by its Id
 (``PATCH composite/sobjects``) after reading its current values in one query, so the mapping's
@@ -27,6 +28,9 @@ from connectors.salesforce.settings import SalesforceSettings
 from hub.api import ConfigError, DeliveryItem, InvalidRecord, MappingSet, PushResult, lead_view, utcnow
 
 COLLECTION_LIMIT = 200
+#: Sent with every write: the owner the hub routed to stays, whatever assignment rule the org runs
+#: (Salesforce's REST API applies the active lead assignment rule unless told not to).
+NO_AUTO_ASSIGN = MappingProxyType({"Sforce-Auto-Assign": "FALSE"})
 #: Record-level status codes worth another try; any other code is permanent for that record.
 RETRYABLE_CODES = frozenset({"UNABLE_TO_LOCK_ROW", "ALL_OR_NONE_OPERATION_ROLLED_BACK", "REQUEST_RUNNING_TOO_LONG",
                              "SERVER_UNAVAILABLE", "QUERY_TIMEOUT", "TXN_SECURITY_METERING_ERROR"})
@@ -156,7 +160,8 @@ class LeadWriter:
                     record["id"] = plan.sf_id
                 records.append(record)
             path = "composite/sobjects" if by_id else f"composite/sobjects/{sobject}/{self.settings.external_id_field}"
-            answer = self.client.restful(path, method="PATCH", json={"allOrNone": False, "records": records})
+            body = {"allOrNone": False, "records": records}
+            answer = self.client.restful(path, method="PATCH", json=body, headers=dict(NO_AUTO_ASSIGN))
             version = WRITE_VERSION + self.client.server_time().isoformat()
             if not isinstance(answer, list) or len(answer) != len(chunk):
                 # Cannot tell which record fared how: retry them all (upserts are idempotent).

@@ -31,7 +31,7 @@ from sqlalchemy import Connection
 from hub.decisions import AccountCandidate, MatchKey, RouteDecision
 from hub.pipeline.contacts import ContactCache
 from hub.schema import Account, Activity, Contact, Lead, Outcome, utcnow
-from hub.store import Store
+from hub.store import Store, links
 from hub.store import tables as t
 from hub.store.repo import rank_shared
 
@@ -161,6 +161,8 @@ class BatchWork:
         self.new_leads: set[str] = set()
         self.accounts: dict[str, Account] = {}
         self.new_accounts: set[str] = set()
+        #: Accounts whose owner or parent changed (id -> row), written after the new accounts.
+        self.account_links: dict[str, dict[str, Any]] = {}
         self.open_leads: dict[tuple[str, str], str | None] = {}
         self.new_keys: dict[tuple[str, str], set[str]] = defaultdict(set)
         self.keys_of: dict[str, list[MatchKey]] = defaultdict(list)  # new keys by account
@@ -274,6 +276,25 @@ class BatchWork:
         })
         self._set(self.accounts, account.id, account)
         self._add(self.new_accounts, account.id)
+
+    def update_account(self, account: Account) -> None:
+        """Keep ``account``'s new owner and parent (the only fields of an account that change)."""
+        self._set(self.accounts, account.id, account)
+        self._set(self.account_links, account.id,
+                  {"id": account.id, "owner_id": account.owner_id, "parent_id": account.parent_id})
+
+    def waiting_children(self, system: str, parent_ref: str) -> list[tuple[str, str]]:
+        """``(child CRM id, child hub account)`` waiting for parent ``parent_ref`` of ``system``,
+        stored or set in this batch (see :mod:`hub.store.links`)."""
+        found = dict(links.waiting_children(self.conn, system, parent_ref))
+        for (entity, sys, ref), row in self.xrefs.items():
+            if entity != links.WAITING_PARENT or sys != system:
+                continue
+            if row is None or row["version"] != parent_ref:
+                found.pop(ref, None)
+            else:
+                found[ref] = row["hub_id"]
+        return sorted(found.items())
 
     def add_account_keys(self, account_id: str, keys: tuple[MatchKey, ...]) -> None:
         for key in keys:
@@ -481,6 +502,7 @@ class BatchWork:
         s, c = self.store, self.conn
         for name in INSERT_ORDER[:1]:
             s.insert_rows(c, getattr(t, name), self.inserts.get(name, []))
+        links.update_account_links(c, list(self.account_links.values()))
         if self.account_keys:
             s.insert_ignore_rows(c, t.account_keys, ["kind", "value", "account_id"], self.account_keys)
         for name in INSERT_ORDER[1:]:

@@ -53,6 +53,7 @@ from hub.decisions import (
 )
 from hub.errors import InvalidRecord
 from hub.mapping import MappingSet
+from hub.pipeline.accounts import AccountLinks
 from hub.pipeline.batch import BatchWork, Events, LeadHistories, paused_gc
 from hub.pipeline.contacts import PersonKeys, person_keys, place_contact
 from hub.pipeline.lifecycle import LeadAudit, LeadLifecycle
@@ -109,7 +110,7 @@ class _Plan:
     row: InboxRow
     normalized: Inquiry | OutcomeReport | AccountRecord
     placement: Placement | None = None  # an inquiry's
-    done: Finished | None = None  # an account record's result (all of it happens when planned)
+    account_id: str | None = None  # an account record's hub account (placed when planned)
     keys: PersonKeys | None = None  # an inquiry contact's keys, worked out when prefetching
 
 
@@ -159,6 +160,8 @@ class Pipeline(LeadLifecycle):
         self.settings = settings
         self.strategies = plugins.routing_strategies()
         self._owners_by_id = {o.id: o for o in owners}
+        #: Named accounts: owners and parents from the CRMs' account records.
+        self.account_links = AccountLinks(owners)
         #: Connectors the hub writes to: records pulled from them may be the hub's own echo.
         self._echo_sources = {n for n, c in connectors.items() if c.supports(Capability.PUSH_LEADS)}
         #: Instance name -> connector type name: mappings are per type (mappings/<type>.toml).
@@ -325,18 +328,23 @@ class Pipeline(LeadLifecycle):
         return self._finish(work, self._plan(work, row), result)
 
     def _plan(self, work: BatchWork, row: InboxRow) -> _Plan:
-        """Normalize the record; place an inquiry; an account record is done entirely here (it
-        matches and may open an account, which must happen in order with the inquiries)."""
+        """Normalize the record; place an inquiry or an account record (it matches and may open an
+        account, which must happen in order with the inquiries). An account record's owner and
+        parent are set when it is finished, in order with the inquiries' routing."""
         normalized = self.normalize(row.record)
         if isinstance(normalized, AccountRecord):
-            return _Plan(row, normalized, done=self._place_known_account(work, row.record, normalized))
+            return _Plan(row, normalized, account_id=self._place_known_account(work, row.record, normalized))
         if isinstance(normalized, OutcomeReport):
             return _Plan(row, normalized)
         return _Plan(row, normalized, placement=self.place(work, normalized))
 
     def _finish(self, work: BatchWork, plan: _Plan, result: BatchResult) -> Finished:
-        if plan.done is not None:
-            return plan.done
+        if isinstance(plan.normalized, AccountRecord):
+            rec, record = plan.row.record, plan.normalized
+            assert plan.account_id is not None
+            self.account_links.apply(work, rec.connector, record.source_ref or rec.external_id, plan.account_id,
+                                     record)
+            return "done", None
         if isinstance(plan.normalized, OutcomeReport):
             return self._report_outcome(work, plan.normalized, result)
         assert isinstance(plan.normalized, Inquiry) and plan.placement is not None
@@ -367,17 +375,19 @@ class Pipeline(LeadLifecycle):
         result.echoes += 1
         return "echo", known[0]
 
-    def _place_known_account(self, work: BatchWork, rec: SourceRecord, record: AccountRecord) -> Finished:
-        """A company a CRM knows: place it on a hub account and keep the CRM's id (no lead)."""
+    def _place_known_account(self, work: BatchWork, rec: SourceRecord, record: AccountRecord) -> str:
+        """A company a CRM knows: place it on a hub account and keep the CRM's id (no lead);
+        returns the hub account's id."""
         ref = record.source_ref or rec.external_id
-        if work.find_xref("account", rec.connector, ref) is not None:
-            return "done", None  # known already; a company's later edits change nothing here
+        known = work.find_xref("account", rec.connector, ref)
+        if known is not None:
+            return known[0]  # known already: only its owner and parent may change (when finished)
         probe = Inquiry(source=rec, company=record.company, activity=Activity(kind="crm_account", source=rec.connector))
         placement = self.place(work, probe)
         work.set_xref("account", rec.connector, ref, placement.account_id, rec.version or None)
         work.audit([{"lead_id": None, "account_id": placement.account_id, "action": "account",
                      "reason": f"known in {rec.connector} as {ref}: {placement.match.reason}"}])
-        return "done", None
+        return placement.account_id
 
     def _report_outcome(self, work: BatchWork, report: OutcomeReport, result: BatchResult) -> Finished:
         rec = report.source

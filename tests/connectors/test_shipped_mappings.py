@@ -10,6 +10,7 @@ import pytest
 
 from hub.config import HubConfig
 from hub.errors import ConfigError
+from hub.mapping import MappingSet
 from hub.plugins import hookimpl, load_plugins
 from hub.runtime import load_mappings, shipped_mappings
 
@@ -79,3 +80,33 @@ def test_two_plugins_shipping_one_name_stop_start_up_naming_both(tmp_path: Path)
     with pytest.raises(ConfigError, match="shipped twice") as caught:
         shipped_mappings(load_plugins(entry_points=False, extra=[_Twin(twin)]))
     assert str(twin) in str(caught.value) and "connectors/salesforce/salesforce.toml" in str(caught.value)
+
+
+def test_crm_mappings_write_what_the_hub_knows_and_the_grade_once_leads_have_one(mappings: MappingSet) -> None:
+    """Score, SLA due time, partner and (when the lead model has one) grade reach both CRMs; a
+    lead without a grade writes none."""
+    from datetime import UTC, datetime
+
+    from hub.connector import DeliveryItem
+    from hub.decisions import Owner
+    from hub.mapping import lead_view
+    from hub.schema import Account, Contact, Lead
+
+    class GradedLead(Lead):  # what the scoring work adds to Lead
+        grade: str | None = None
+
+    due = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    account = Account(name="Contoso", domains=["contoso.com"])
+    owner = Owner("jane", "Jane", crm_ids={"salesforce": "005J", "hubspot": "70J"})
+    for lead, grade in ((GradedLead(account_id=account.id, score=42, sla_due_at=due, partner_id="ptr_1",
+                                    grade="A", contacts=[Contact(email="a@contoso.com", last_name="A")]), "A"),
+                        (Lead(account_id=account.id, score=42, sla_due_at=due, partner_id="ptr_1",
+                              contacts=[Contact(email="a@contoso.com", last_name="A")]), None)):
+        item = DeliveryItem(key=1, lead=lead, account=account, owner=owner)
+        sf = mappings.outbound("salesforce", "Lead", lead_view(item, "salesforce"))
+        assert (sf["OwnerId"], sf["LeadHub_Score__c"], sf["LeadHub_Partner_Id__c"]) == ("005J", 42, "ptr_1")
+        assert sf["LeadHub_SLA_Due__c"].startswith("2026-01-02T03:04:05")
+        assert sf.get("LeadHub_Grade__c") == grade
+        hs = mappings.outbound("hubspot", "contacts", lead_view(item, "hubspot"))
+        assert (hs["hubspot_owner_id"], hs["leadhub_score"], hs["leadhub_partner_id"]) == ("70J", 42, "ptr_1")
+        assert hs["leadhub_sla_due"] == int(due.timestamp() * 1000) and hs.get("leadhub_grade") == grade

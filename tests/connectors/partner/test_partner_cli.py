@@ -99,3 +99,40 @@ def test_add_refuses_a_callback_url_the_api_would_refuse(tmp_path: Path) -> None
     local = runner.invoke(partners_app, ["add", "Lab", "--email", "lab@acme.example", "--callback-url",
                                          "http://127.0.0.1:9000/hook", "--config", cfg, "--json"])
     assert local.exit_code == 0, local.output
+
+
+def test_channel_manager_is_a_configured_owner_set_at_add_or_later(tmp_path: Path) -> None:
+    cfg_path = _config(tmp_path)
+    cfg_path.write_text(cfg_path.read_text() + '''
+[[owners]]
+id = "jane"
+name = "Jane Doe"
+[[owners]]
+id = "omar"
+name = "Omar Haddad"
+''')
+    cfg = str(cfg_path)
+    unknown = runner.invoke(partners_app, ["add", "Acme", "--email", "ops@acme.example", "--channel-manager",
+                                           "nobody", "--config", cfg])
+    assert unknown.exit_code == 2 and "jane, omar" in unknown.output
+    added = runner.invoke(partners_app, ["add", "Acme", "--email", "ops@acme.example", "--channel-manager", "jane",
+                                         "--config", cfg, "--json"])
+    assert added.exit_code == 0, added.output
+    partner_id = json.loads(added.output)["id"]
+    store = open_store(f"sqlite:///{tmp_path / 'cli.db'}")
+    with store.engine.connect() as conn:
+        row = q.get_partner(conn, partner_id)
+    assert row is not None and row.channel_manager_id == "jane"
+
+    assert runner.invoke(partners_app, ["set-manager", "Acme", "nobody", "--config", cfg]).exit_code == 2
+    moved = runner.invoke(partners_app, ["set-manager", "Acme", "omar", "--config", cfg])
+    assert moved.exit_code == 0 and "omar" in moved.output
+    listed = json.loads(runner.invoke(partners_app, ["list", "--config", cfg, "--json"]).output)
+    assert listed[0]["channel_manager_id"] == "omar"
+    shown = runner.invoke(partners_app, ["list", "--config", cfg])
+    assert shown.exit_code == 0 and "omar" in shown.output
+    assert runner.invoke(partners_app, ["set-manager", "Acme", "--clear", "--config", cfg]).exit_code == 0
+    with store.engine.connect() as conn:
+        row = q.get_partner(conn, partner_id)
+    assert row is not None and row.channel_manager_id is None
+    assert runner.invoke(partners_app, ["set-manager", "Acme", "--config", cfg]).exit_code == 2
