@@ -95,3 +95,28 @@ def assignments(conn: Connection, since: datetime | None = None) -> list[dict[st
     if since is not None:
         stmt = stmt.where(_a.at >= since)
     return [{**dict(r), "at": aware_utc(r["at"])} for r in conn.execute(stmt).mappings()]
+
+
+def replay_leads(conn: Connection, since: datetime) -> list[dict[str, Any]]:
+    """Leads created since ``since`` that reached sales (an owner, or waiting qualified), with the
+    columns routing reads, oldest first."""
+    cols = [_l.id, _l.account_id, _l.product_line, _l.status, _l.score, _l.owner_id, _l.source_connector,
+            _l.partner_id, _l.created_at, _l.fit_score, _l.grade]
+    stmt = (select(*cols).where(_l.created_at >= since)
+            .where(or_(_l.owner_id.isnot(None), _l.status.notin_([str(LeadStatus.NEW), str(LeadStatus.NURTURE)])))
+            .order_by(_l.created_at, _l.id))
+    return [{**dict(r), "created_at": aware_utc(r["created_at"])} for r in conn.execute(stmt).mappings()]
+
+
+def all_accounts(conn: Connection) -> list[dict[str, Any]]:
+    c = t.accounts.c
+    return [dict(r) for r in conn.execute(select(c.id, c.name, c.domain, c.country, c.parent_id, c.owner_id))
+            .mappings()]
+
+
+def closed_at(conn: Connection, since: datetime) -> dict[str, datetime]:
+    """When each lead stopped occupying its owner (won, lost, rejected, converted), since ``since``."""
+    o = t.outcomes.c
+    gone = [str(s) for s in (LeadStatus.WON, LeadStatus.LOST, LeadStatus.REJECTED, LeadStatus.CONVERTED)]
+    stmt = select(o.lead_id, func.min(o.at)).where(o.status.in_(gone), o.at >= since).group_by(o.lead_id)
+    return {str(lead): aware_utc(at) for lead, at in conn.execute(stmt)}
