@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING
 
 from hub.api import RouteDecision, RoutingStrategy, hookimpl
 from plugins.routing.availability import Availability, Schedule, schedule_of
-from plugins.routing.rules import Rule, compile_rule
-from plugins.routing.teams import pick_member
+from plugins.routing.rules import Facts, Rule, compile_rule
+from plugins.routing.teams import Standing, advance, standings
 
 if TYPE_CHECKING:
     from hub.api import HubConfig, Owner, RoutingContext, RoutingSettings, TeamSettings
@@ -56,6 +56,7 @@ class RoutingPlugin:
         self._team_of: dict[str, TeamSettings] = {}  # owner id -> their (first) team
         self.availability = Availability()
         self._schedules: dict[tuple[int, str | None], tuple[Owner, Schedule]] = {}
+        self._interned: dict[Schedule, Schedule] = {}
         self._owners_seen: tuple[list[Owner], dict[str, Owner]] | None = None
 
     @property
@@ -80,6 +81,7 @@ class RoutingPlugin:
             for member in team.members:
                 self._team_of.setdefault(member, team)
         self._schedules.clear()
+        self._interned.clear()
         self._owners_seen = None
 
     # -- helpers -------------------------------------------------------------------------------
@@ -94,7 +96,9 @@ class RoutingPlugin:
         key = (id(owner), team.name if team is not None else None)
         kept = self._schedules.get(key)
         if kept is None or kept[0] is not owner:
-            kept = self._schedules[key] = (owner, schedule_of(owner, team or self._team_of.get(owner.id)))
+            schedule = schedule_of(owner, team or self._team_of.get(owner.id))
+            schedule = self._interned.setdefault(schedule, schedule)  # owners of one team share theirs
+            kept = self._schedules[key] = (owner, schedule)
         return kept[1]
 
     def why_not(self, ctx: RoutingContext, owner: Owner, team: TeamSettings | None = None) -> str | None:
@@ -120,29 +124,28 @@ class RoutingPlugin:
                  rule: str | None) -> RouteDecision | None:
         team = self._teams[name]
         owners = self._owners(ctx)
-        available: list[tuple[str, float]] = []
-        for owner_id, weight in team.members.items():
-            owner = owners.get(owner_id)
-            if owner is None:
-                continue
-            reason = self.why_not(ctx, owner, team)
-            if reason is None:
-                available.append((owner_id, weight))
-            else:
-                trail.skip(owner, reason)
-        if not available:
-            trail.skipped.append(f"nobody in team {name} is available")
-            return None
-        if ctx.ledger is None:  # no fairness state: plain rotation over the available
-            owner_id, weight = available[ctx.rotate(f"team:{name}", len(available))]
-            load = "next in turn"
+        members = [(o, w) for o, w in team.members.items() if o in owners]
+        if ctx.ledger is None:  # no fairness state: plain rotation, from the next in turn
+            start = ctx.rotate(f"team:{name}", len(members)) if members else 0
+            line = [Standing(o, w, 0, False) for o, w in members[start:] + members[:start]]
         else:
-            pick = pick_member(name, available, team.catch_up, ctx.ledger)
-            owner_id, weight = pick.owner_id, team.members[pick.owner_id]
-            load = (f"fewest leads for their weight ({weight:g}x) among {len(available)} available"
-                    + (f", back or new: catch-up capped at {team.catch_up:g} leads" if pick.lifted else ""))
-        owner = owners[owner_id]
-        return self._decide(owner, f"{why} -> team {name}: {owner.name}, {load}{trail.words()}", team=name, rule=rule)
+            line = standings(name, members, team.catch_up, ctx.ledger)
+        for place in line:
+            owner = owners[place.owner_id]
+            reason = self.why_not(ctx, owner, team)
+            if reason is not None:
+                trail.skip(owner, reason)
+                continue
+            if ctx.ledger is None:
+                load = "next in turn"
+            else:
+                advance(name, place, ctx.ledger)
+                load = (f"next in line: fewest leads for their weight ({place.weight:g}x) in a team of {len(members)}"
+                        + (f"; back or new, catch-up capped at {team.catch_up:g} leads" if place.lifted else ""))
+            return self._decide(owner, f"{why} -> team {name}: {owner.name}, {load}{trail.words()}",
+                                team=name, rule=rule)
+        trail.skipped.append(f"nobody in team {name} is available")
+        return None
 
     def _send(self, ctx: RoutingContext, target: str, trail: _Trail, why: str,
               rule: str | None) -> RouteDecision | None:
@@ -154,7 +157,8 @@ class RoutingPlugin:
     @hookimpl(trylast=True)
     def hub_route(self, context: RoutingContext) -> RouteDecision | None:
         ctx, trail = context, _Trail()
-        rule = next((r for r in self._rules if r.matches(ctx)), None)
+        facts = Facts(ctx)
+        rule = next((r for r in self._rules if r.matches(facts)), None)
         overrides = rule is not None and rule.settings.over_named_accounts
         if not overrides:
             decision = self._named(ctx, trail) or self._partner(ctx, trail)

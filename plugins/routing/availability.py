@@ -59,6 +59,9 @@ class Availability:
 
     def __init__(self) -> None:
         self._calendars: dict[str, Any] = {}
+        #: Working-time verdicts of the current instant, by schedule (owners share their team's).
+        self._at: datetime | None = None
+        self._verdicts: dict[int, str | None] = {}
 
     def is_holiday(self, code: str, day: date) -> str | None:
         calendar = self._calendars.get(code)
@@ -79,15 +82,15 @@ class Availability:
             away = ledger.away(owner.id, now)
             if away is not None:
                 return away
-        local = now.astimezone(schedule.zone)
-        if schedule.hours is not None or len(schedule.days) < 7:
-            off = self._off_hours(schedule, local)
-            if off is not None:
-                return off
-        if schedule.holidays:
-            holiday = self.is_holiday(schedule.holidays, local.date())
-            if holiday is not None:
-                return f"public holiday in {schedule.holidays} ({holiday})"
+        if self._at != now:
+            self._at, self._verdicts = now, {}
+        key = id(schedule)
+        if key in self._verdicts:
+            off = self._verdicts[key]
+        else:
+            off = self._verdicts[key] = self._off_time(schedule, now)
+        if off is not None:
+            return off
         if ledger is None:
             return None
         if schedule.max_open is not None:
@@ -95,6 +98,7 @@ class Availability:
             if held >= schedule.max_open:
                 return f"at capacity: holds {held} open leads (max_open {schedule.max_open})"
         if schedule.max_per_day is not None or schedule.max_per_week is not None:
+            local = now.astimezone(schedule.zone)
             midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
             if schedule.max_per_day is not None:
                 today = ledger.assigned_since(owner.id, midnight)
@@ -104,6 +108,21 @@ class Availability:
                 week = ledger.assigned_since(owner.id, midnight - timedelta(days=local.weekday()))
                 if week >= schedule.max_per_week:
                     return f"at capacity: {week} leads this week (max_per_week {schedule.max_per_week})"
+        return None
+
+    def _off_time(self, schedule: Schedule, now: datetime) -> str | None:
+        """Outside working hours or on a public holiday at ``now``, in words; ``None``: working."""
+        if schedule.hours is None and len(schedule.days) == 7 and not schedule.holidays:
+            return None
+        local = now.astimezone(schedule.zone)
+        if schedule.hours is not None or len(schedule.days) < 7:
+            off = self._off_hours(schedule, local)
+            if off is not None:
+                return off
+        if schedule.holidays:
+            holiday = self.is_holiday(schedule.holidays, local.date())
+            if holiday is not None:
+                return f"public holiday in {schedule.holidays} ({holiday})"
         return None
 
     @staticmethod

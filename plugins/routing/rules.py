@@ -13,7 +13,33 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from hub.api import RoutingContext, RuleSettings
 
-Test = Callable[["RoutingContext"], bool]
+Test = Callable[["Facts"], bool]
+
+
+class Facts:
+    """What rules ask about one lead, worked out once per decision (lower-cased)."""
+
+    __slots__ = ("ctx", "country", "region", "industry", "product_line", "source", "partner", "grade", "employees",
+                 "score", "domains", "names")
+
+    def __init__(self, ctx: RoutingContext) -> None:
+        company, lead, account = ctx.company, ctx.lead, ctx.account
+        self.ctx = ctx
+        self.country = _country(ctx)
+        self.region = ((company.region if company else None) or "").casefold()
+        self.industry = ((company.industry if company else None) or "").casefold()
+        self.employees = company.employees if company is not None else None
+        self.product_line = lead.product_line.casefold()
+        self.source = lead.source_connector.casefold()
+        self.partner = lead.partner_id
+        self.grade = (getattr(lead, "grade", None) or "").casefold()
+        self.score = lead.score
+        domains = {d.casefold() for d in account.domains}
+        if company is not None and company.domain:
+            domains.add(company.domain.casefold())
+        self.domains = domains
+        accounts = [a for a in (account, ctx.parent_account) if a is not None]
+        self.names = {a.id.casefold() for a in accounts} | {a.name.casefold() for a in accounts}
 
 
 @dataclass(frozen=True)
@@ -27,8 +53,11 @@ class Rule:
     def name(self) -> str:
         return self.settings.name
 
-    def matches(self, ctx: RoutingContext) -> bool:
-        return all(test(ctx) for test in self.tests)
+    def matches(self, facts: Facts) -> bool:
+        for test in self.tests:
+            if not test(facts):
+                return False
+        return True
 
     @property
     def target(self) -> str:
@@ -52,60 +81,46 @@ def compile_rule(rule: RuleSettings) -> Rule:
     tests: list[Test] = []
     words: list[str] = []
 
-    def one_of(label: str, values: list[str] | None, get: Callable[[RoutingContext], str | None]) -> None:
+    def one_of(label: str, values: list[str] | None, attr: str) -> None:
         if values is None:
             return
         wanted = _folded(values)
-        tests.append(lambda ctx: (get(ctx) or "").casefold() in wanted)
+        tests.append(lambda f: getattr(f, attr) in wanted)
         words.append(f"{label} in {', '.join(values)}")
 
-    one_of("country", rule.country, _country)
-    one_of("region", rule.region, lambda ctx: ctx.company.region if ctx.company else None)
-    one_of("industry", rule.industry, lambda ctx: ctx.company.industry if ctx.company else None)
-    one_of("product line", rule.product_line, lambda ctx: ctx.lead.product_line)
-    one_of("source", rule.source, lambda ctx: ctx.lead.source_connector)
-    one_of("partner", rule.partner_id, lambda ctx: ctx.lead.partner_id)
-    one_of("grade", rule.grade, lambda ctx: getattr(ctx.lead, "grade", None))
+    one_of("country", rule.country, "country")
+    one_of("region", rule.region, "region")
+    one_of("industry", rule.industry, "industry")
+    one_of("product line", rule.product_line, "product_line")
+    one_of("source", rule.source, "source")
+    one_of("grade", rule.grade, "grade")
+    if rule.partner_id is not None:
+        partners = frozenset(rule.partner_id)
+        tests.append(lambda f: f.partner in partners)
+        words.append(f"partner in {', '.join(rule.partner_id)}")
     if rule.employees_min is not None or rule.employees_max is not None:
         low = rule.employees_min if rule.employees_min is not None else 0
         high = rule.employees_max
-
-        def employees(ctx: RoutingContext) -> bool:
-            n = ctx.company.employees if ctx.company is not None else None
-            return n is not None and n >= low and (high is None or n <= high)
-
-        tests.append(employees)
+        tests.append(lambda f: f.employees is not None and f.employees >= low and (high is None or f.employees <= high))
         words.append(f"employees {low}-{high}" if high is not None else f"employees >= {low}")
     if rule.partner is not None:
         want = rule.partner
-        tests.append(lambda ctx: (ctx.lead.partner_id is not None) == want)
+        tests.append(lambda f: (f.partner is not None) == want)
         words.append("partner-sourced" if want else "not partner-sourced")
     if rule.score_min is not None:
         lo = rule.score_min
-        tests.append(lambda ctx: ctx.lead.score >= lo)
+        tests.append(lambda f: f.score >= lo)
         words.append(f"score >= {lo}")
     if rule.score_max is not None:
         hi = rule.score_max
-        tests.append(lambda ctx: ctx.lead.score <= hi)
+        tests.append(lambda f: f.score <= hi)
         words.append(f"score <= {hi}")
     if rule.accounts is not None:
         named = _folded(rule.accounts)
-
-        def named_account(ctx: RoutingContext) -> bool:
-            accounts = [a for a in (ctx.account, ctx.parent_account) if a is not None]
-            return any(a.id.casefold() in named or a.name.casefold() in named for a in accounts)
-
-        tests.append(named_account)
+        tests.append(lambda f: not named.isdisjoint(f.names))
         words.append(f"account in the named list ({len(rule.accounts)})")
     if rule.domains is not None:
         domains = _folded(rule.domains)
-
-        def domain(ctx: RoutingContext) -> bool:
-            found = {d.casefold() for d in ctx.account.domains}
-            if ctx.company is not None and ctx.company.domain:
-                found.add(ctx.company.domain.casefold())
-            return not found.isdisjoint(domains)
-
-        tests.append(domain)
+        tests.append(lambda f: not domains.isdisjoint(f.domains))
         words.append(f"domain in the list ({len(rule.domains)})")
     return Rule(rule, tuple(tests), "; ".join(words) or "every lead")

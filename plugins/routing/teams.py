@@ -27,28 +27,36 @@ SCALE = 1_000_000
 
 
 @dataclass(frozen=True)
-class Pick:
+class Standing:
+    """A member's place in the queue: their pass (after any catch-up lift) and weight."""
+
     owner_id: str
-    #: Leads-per-weight before this one (the pass), and whether a catch-up lift applied.
-    load: float
+    weight: float
+    value: int
     lifted: bool
 
+    @property
+    def load(self) -> float:
+        """Leads per unit of weight so far (the pass)."""
+        return self.value / SCALE
 
-def pick_member(team: str, members: list[tuple[str, float]], catch_up: float, ledger: RoutingLedger) -> Pick:
-    """Choose among available ``members`` (owner id, weight), in their configured order on ties,
-    and advance the chosen one's pass."""
-    clock_key = f"team:{team}:clock"
-    clock = ledger.counter(clock_key)
-    best: tuple[int, str, float, bool] | None = None
+
+def standings(team: str, members: list[tuple[str, float]], catch_up: float, ledger: RoutingLedger) -> list[Standing]:
+    """Every member of ``team`` in the order they are next in line (lowest pass first, the
+    configured order on ties); availability is the caller's to check, first in line first."""
+    clock = ledger.counter(f"team:{team}:clock")
+    out = []
     for owner_id, weight in members:
         own = ledger.counter(f"team:{team}:pass:{owner_id}")
         floor = clock - int(catch_up * SCALE / weight)
-        value, lifted = (floor, True) if own < floor else (own, False)
-        if best is None or value < best[0]:
-            best = (value, owner_id, weight, lifted)
-    assert best is not None, "pick_member needs at least one member"
-    value, owner_id, weight, lifted = best
-    ledger.set_counter(f"team:{team}:pass:{owner_id}", value + int(SCALE / weight))
-    if value > clock:
-        ledger.set_counter(clock_key, value)
-    return Pick(owner_id, value / SCALE, lifted)
+        out.append(Standing(owner_id, weight, floor, True) if own < floor else Standing(owner_id, weight, own, False))
+    out.sort(key=lambda s: s.value)  # stable: ties keep the configured order
+    return out
+
+
+def advance(team: str, chosen: Standing, ledger: RoutingLedger) -> None:
+    """``chosen`` got a lead: their pass grows by ``1 / weight``; the team's clock moves up to it."""
+    ledger.set_counter(f"team:{team}:pass:{chosen.owner_id}", chosen.value + int(SCALE / chosen.weight))
+    clock_key = f"team:{team}:clock"
+    if chosen.value > ledger.counter(clock_key):
+        ledger.set_counter(clock_key, chosen.value)
