@@ -65,7 +65,8 @@ def test_nobody_available_waits_then_is_routed_when_someone_returns(hub: Hub, tm
     details = lead_details(hub, acme["id"])
     assert details is not None
     assert explain(details["audit"])["owner"].startswith(
-        "routed to Jane Doe: rule 'us' (country in US) -> team us: Jane Doe, next in line: fewest leads for their weight")
+        "routed to Jane Doe: rule 'us' (country in US) -> team us: Jane Doe, next in line: fewest leads for their "
+        "weight")
 
 
 def test_weights_hold_across_batches_on_the_store(hub: Hub, tmp_path: Path) -> None:
