@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 SCALE = 1_000_000
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Standing:
     """A member's place in the queue: their pass (after any catch-up lift) and weight."""
 
