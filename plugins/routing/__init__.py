@@ -37,13 +37,16 @@ if TYPE_CHECKING:
 class _Trail:
     """What was tried for one lead, in words (the decision's reason, or why it waits)."""
 
-    skipped: list[str] = field(default_factory=list)
+    #: Who was passed over and why (formatted only when the words are asked for).
+    skipped: list[str | tuple[str, str]] = field(default_factory=list)
 
     def skip(self, owner: Owner, why: str) -> None:
-        self.skipped.append(f"{owner.name} {why}")
+        self.skipped.append((owner.name, why))
 
     def words(self) -> str:
-        return f"; skipped: {', '.join(self.skipped)}" if self.skipped else ""
+        if not self.skipped:
+            return ""
+        return "; skipped: " + ", ".join(p if isinstance(p, str) else f"{p[0]} {p[1]}" for p in self.skipped)
 
 
 class RoutingPlugin:
@@ -57,6 +60,7 @@ class RoutingPlugin:
         self.availability = Availability()
         self._schedules: dict[tuple[int, str | None], tuple[Owner, Schedule]] = {}
         self._interned: dict[Schedule, Schedule] = {}
+        self._rosters: dict[str, tuple[list[Owner], list[tuple[str, float, Owner, Schedule]]]] = {}
         self._owners_seen: tuple[list[Owner], dict[str, Owner]] | None = None
 
     @property
@@ -82,6 +86,7 @@ class RoutingPlugin:
                 self._team_of.setdefault(member, team)
         self._schedules.clear()
         self._interned.clear()
+        self._rosters.clear()
         self._owners_seen = None
 
     # -- helpers -------------------------------------------------------------------------------
@@ -99,6 +104,17 @@ class RoutingPlugin:
             schedule = schedule_of(owner, team or self._team_of.get(owner.id))
             schedule = self._interned.setdefault(schedule, schedule)  # owners of one team share theirs
             kept = self._schedules[key] = (owner, schedule)
+        return kept[1]
+
+    def _roster(self, ctx: RoutingContext, team: TeamSettings) -> list[tuple[str, float, Owner, Schedule]]:
+        """The team's members known as owners, each with their weight and schedule (kept while
+        the owners list is the same object)."""
+        owners = self._owners(ctx)
+        kept = self._rosters.get(team.name)
+        if kept is None or kept[0] is not ctx.owners:
+            roster = [(o, w, owners[o], self._schedule(owners[o], team))
+                      for o, w in team.members.items() if o in owners]
+            kept = self._rosters[team.name] = (ctx.owners, roster)
         return kept[1]
 
     def why_not(self, ctx: RoutingContext, owner: Owner, team: TeamSettings | None = None) -> str | None:
@@ -124,15 +140,25 @@ class RoutingPlugin:
                  rule: str | None) -> RouteDecision | None:
         team = self._teams[name]
         owners = self._owners(ctx)
-        members = [(o, w) for o, w in team.members.items() if o in owners]
+        on_duty = []
+        off_duty, now = self.availability.off_duty, ctx.now
+        for owner_id, weight, owner, schedule in self._roster(ctx, team):
+            off = off_duty(owner, schedule, now)
+            if off is None:
+                on_duty.append((owner_id, weight))
+            else:
+                trail.skip(owner, off)
         if ctx.ledger is None:  # no fairness state: plain rotation, from the next in turn
-            start = ctx.rotate(f"team:{name}", len(members)) if members else 0
-            line = [Standing(o, w, 0, False) for o, w in members[start:] + members[:start]]
+            start = ctx.rotate(f"team:{name}", len(on_duty)) if on_duty else 0
+            line = [Standing(o, w, 0, False) for o, w in on_duty[start:] + on_duty[:start]]
+        elif on_duty:
+            line = standings(name, on_duty, team.catch_up, ctx.ledger)
         else:
-            line = standings(name, members, team.catch_up, ctx.ledger)
-        for place in line:
+            line = []
+        members = team.members
+        for place in line:  # first in line first: the others' away and capacity are not even read
             owner = owners[place.owner_id]
-            reason = self.why_not(ctx, owner, team)
+            reason = self.availability.busy(owner, self._schedule(owner, team), ctx.now, ctx.ledger)
             if reason is not None:
                 trail.skip(owner, reason)
                 continue

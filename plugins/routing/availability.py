@@ -76,23 +76,27 @@ class Availability:
 
     def why_not(self, owner: Owner, schedule: Schedule, now: datetime, ledger: RoutingLedger | None) -> str | None:
         """Why ``owner`` cannot take a lead at ``now``, in words; ``None``: they can."""
+        return self.off_duty(owner, schedule, now) or self.busy(owner, schedule, now, ledger)
+
+    def off_duty(self, owner: Owner, schedule: Schedule, now: datetime) -> str | None:
+        """Inactive, outside working hours or on a holiday (cheap: a schedule's verdict is kept
+        for the instant, and a team's members share their team's schedule)."""
         if not owner.active:
             return "inactive"
-        if ledger is not None:
-            away = ledger.away(owner.id, now)
-            if away is not None:
-                return away
         if self._at != now:
             self._at, self._verdicts = now, {}
         key = id(schedule)
         if key in self._verdicts:
-            off = self._verdicts[key]
-        else:
-            off = self._verdicts[key] = self._off_time(schedule, now)
-        if off is not None:
-            return off
+            return self._verdicts[key]
+        return self._verdicts.setdefault(key, self._off_time(schedule, now))
+
+    def busy(self, owner: Owner, schedule: Schedule, now: datetime, ledger: RoutingLedger | None) -> str | None:
+        """Away or at capacity, as the ledger says."""
         if ledger is None:
             return None
+        away = ledger.away(owner.id, now)
+        if away is not None:
+            return away
         if schedule.max_open is not None:
             held = ledger.open_leads(owner.id)
             if held >= schedule.max_open:
