@@ -141,9 +141,14 @@ class RoutingPlugin:
         team = self._teams[name]
         owners = self._owners(ctx)
         on_duty = []
-        off_duty, now = self.availability.off_duty, ctx.now
+        off_time, now = self.availability.off_time, ctx.now
+        verdicts: dict[int, str | None] = {}  # members mostly share their team's schedule
         for owner_id, weight, owner, schedule in self._roster(ctx, team):
-            off = off_duty(owner, schedule, now)
+            if not owner.active:
+                trail.skip(owner, "inactive")
+                continue
+            key = id(schedule)
+            off = verdicts[key] if key in verdicts else verdicts.setdefault(key, off_time(schedule, now))
             if off is None:
                 on_duty.append((owner_id, weight))
             else:

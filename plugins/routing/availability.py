@@ -83,6 +83,10 @@ class Availability:
         for the instant, and a team's members share their team's schedule)."""
         if not owner.active:
             return "inactive"
+        return self.off_time(schedule, now)
+
+    def off_time(self, schedule: Schedule, now: datetime) -> str | None:
+        """Outside ``schedule``'s working time at ``now`` (kept for the instant), in words."""
         if self._at != now:
             self._at, self._verdicts = now, {}
         key = id(schedule)
