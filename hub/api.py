@@ -27,7 +27,15 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from hub.config import HubConfig, PipelineSettings, RoutingSettings, load_config
+    from hub.config import (
+        HubConfig,
+        PipelineSettings,
+        RoutingSettings,
+        RuleSettings,
+        TeamSettings,
+        load_config,
+        parse_hours,
+    )
     from hub.connector import (
         Capability,
         Connector,
@@ -51,6 +59,7 @@ if TYPE_CHECKING:
         QualifyDecision,
         RouteDecision,
         RoutingContext,
+        RoutingLedger,
         RoutingStrategy,
         ScorePart,
         SlaAction,
@@ -126,6 +135,7 @@ _HOME = MappingProxyType({
     "QualifyDecision": "hub.decisions",
     "RouteDecision": "hub.decisions",
     "RoutingContext": "hub.decisions",
+    "RoutingLedger": "hub.decisions",
     "RoutingStrategy": "hub.decisions",
     "ScorePart": "hub.decisions",
     "SlaAction": "hub.decisions",
@@ -147,6 +157,9 @@ _HOME = MappingProxyType({
     "HubConfig": "hub.config",
     "PipelineSettings": "hub.config",
     "RoutingSettings": "hub.config",
+    "RuleSettings": "hub.config",
+    "TeamSettings": "hub.config",
+    "parse_hours": "hub.config",
     "load_config": "hub.config",
     # errors
     "AuthError": "hub.errors",
@@ -225,8 +238,10 @@ __all__ = [  # noqa: RUF022 - plain sorted() order, as tests/hub/test_public_api
     "RecordRejected",
     "RouteDecision",
     "RoutingContext",
+    "RoutingLedger",
     "RoutingSettings",
     "RoutingStrategy",
+    "RuleSettings",
     "SandboxSpec",
     "ScorePart",
     "Serial",
@@ -235,6 +250,7 @@ __all__ = [  # noqa: RUF022 - plain sorted() order, as tests/hub/test_public_api
     "SourceRecord",
     "Store",
     "TS",
+    "TeamSettings",
     "TransientError",
     "aware_utc",
     "build_hub",
@@ -244,6 +260,7 @@ __all__ = [  # noqa: RUF022 - plain sorted() order, as tests/hub/test_public_api
     "metadata",
     "new_id",
     "open_store",
+    "parse_hours",
     "settle_start_up_memory",
     "tables",
     "utcnow",

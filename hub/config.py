@@ -67,6 +67,19 @@ class OwnerSettings(_Section):
     product_lines: list[str] = Field(default_factory=list)
     regions: list[str] = Field(default_factory=list)
     active: bool = True
+    #: Availability; unset values come from the owner's team (``[[routing.teams]]``).
+    timezone: str | None = None
+    working_hours: str | None = None
+    working_days: list[str] | None = None
+    holidays: str | None = None
+    max_open: int | None = Field(default=None, ge=0)
+    max_per_day: int | None = Field(default=None, ge=0)
+    max_per_week: int | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _availability_valid(self) -> OwnerSettings:
+        _check_availability(self.timezone, self.working_hours, self.working_days)
+        return self
 
     def to_owner(self) -> Owner:
         return Owner(
@@ -78,7 +91,111 @@ class OwnerSettings(_Section):
             product_lines=tuple(self.product_lines),
             regions=tuple(self.regions),
             active=self.active,
+            timezone=self.timezone,
+            working_hours=self.working_hours,
+            working_days=tuple(self.working_days) if self.working_days is not None else None,
+            holidays=self.holidays,
+            max_open=self.max_open,
+            max_per_day=self.max_per_day,
+            max_per_week=self.max_per_week,
         )
+
+
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _check_availability(timezone: str | None, hours: str | None, days: list[str] | None) -> None:
+    if timezone is not None:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"timezone {timezone!r} is not an IANA time zone (e.g. 'Europe/Berlin')") from None
+    if hours is not None:
+        parse_hours(hours)
+    for day in days or ():
+        if day.lower()[:3] not in _DAYS:
+            raise ValueError(f"working day {day!r} is not one of {', '.join(_DAYS)}")
+
+
+def parse_hours(text: str) -> tuple[int, int]:
+    """``"09:00-17:30"`` as minutes since midnight (start, end); ``end <= start`` wraps past midnight."""
+    try:
+        start, end = (part.strip() for part in text.split("-"))
+        minutes = []
+        for part in (start, end):
+            h, m = part.split(":")
+            if not (0 <= int(h) <= 24 and 0 <= int(m) < 60):
+                raise ValueError
+            minutes.append(int(h) * 60 + int(m))
+    except ValueError:
+        raise ValueError(f"working hours {text!r} must look like '09:00-17:30'") from None
+    return minutes[0], minutes[1]
+
+
+class TeamSettings(_Section):
+    """``[[routing.teams]]``: members with weights, shared working hours and caps, an overflow."""
+
+    name: str
+    #: Owner id -> weight (1 is a normal share, 2 twice that, 0.5 half).
+    members: dict[str, float]
+    timezone: str | None = None
+    working_hours: str | None = None
+    working_days: list[str] | None = None
+    holidays: str | None = None
+    max_open: int | None = Field(default=None, ge=0)
+    max_per_day: int | None = Field(default=None, ge=0)
+    max_per_week: int | None = Field(default=None, ge=0)
+    #: Where the lead goes when no member is available: a team name or an owner id.
+    overflow: str | None = None
+    #: How many leads more than its share a member may get to catch up after joining or returning.
+    catch_up: float = Field(default=2.0, ge=0)
+
+    @model_validator(mode="after")
+    def _valid(self) -> TeamSettings:
+        for owner, weight in self.members.items():
+            if weight <= 0:
+                raise ValueError(f"member {owner!r} has weight {weight}; weights must be above 0")
+        _check_availability(self.timezone, self.working_hours, self.working_days)
+        return self
+
+
+class RuleSettings(_Section):
+    """``[[routing.rules]]``: conditions (all must hold; an absent one always does) and a target."""
+
+    name: str
+    country: list[str] | None = None
+    region: list[str] | None = None
+    employees_min: int | None = None
+    employees_max: int | None = None
+    industry: list[str] | None = None
+    product_line: list[str] | None = None
+    source: list[str] | None = None
+    #: ``true``: partner-sourced leads only; ``false``: never them.
+    partner: bool | None = None
+    partner_id: list[str] | None = None
+    score_min: int | None = None
+    score_max: int | None = None
+    grade: list[str] | None = None
+    #: Named accounts by hub account id or name, and company domains.
+    accounts: list[str] | None = None
+    domains: list[str] | None = None
+    team: str | None = None
+    owner: str | None = None
+    #: Send to the channel manager of the lead's partner.
+    partner_manager: bool = False
+    #: Where the lead goes when the target has nobody available (a team or an owner).
+    overflow: str | None = None
+    #: This rule wins even over the account's own owner (named accounts).
+    over_named_accounts: bool = False
+
+    @model_validator(mode="after")
+    def _one_target(self) -> RuleSettings:
+        targets = [t for t in (self.team, self.owner, "partner_manager" if self.partner_manager else None) if t]
+        if len(targets) != 1:
+            raise ValueError(f"rule {self.name!r} needs exactly one of team, owner or partner_manager = true")
+        return self
 
 
 class RoutingSettings(_Section):
@@ -90,6 +207,26 @@ class RoutingSettings(_Section):
     sla_minutes: float = Field(default=30.0, gt=0)
     #: Connector names every routed lead is delivered to, besides the owner's own destination.
     destinations: list[str] = Field(default_factory=list)
+    teams: list[TeamSettings] = Field(default_factory=list)
+    #: In order; the first whose conditions hold decides. None matching: ``strategy`` decides.
+    rules: list[RuleSettings] = Field(default_factory=list)
+    #: Where a lead goes when its rule's target and the rule's overflow have nobody available.
+    overflow: str | None = None
+    #: Partner-sourced leads go to their partner's channel manager (before the rules).
+    partner_channel_manager: bool = True
+
+    @model_validator(mode="after")
+    def _names_known(self) -> RoutingSettings:
+        teams = [t.name for t in self.teams]
+        if len(set(teams)) != len(teams):
+            raise ValueError("two [[routing.teams]] have the same name")
+        rules = [r.name for r in self.rules]
+        if len(set(rules)) != len(rules):
+            raise ValueError("two [[routing.rules]] have the same name")
+        for rule in self.rules:
+            if rule.team is not None and rule.team not in teams:
+                raise ValueError(f"rule {rule.name!r} sends to team {rule.team!r}, which no [[routing.teams]] names")
+        return self
 
 
 def is_secret_key(key: str) -> bool:
@@ -186,6 +323,24 @@ class HubConfig(BaseSettings):
                 raise ValueError(f"owner id {owner.id!r} appears twice")
             seen.add(owner.id)
         return owners
+
+    @model_validator(mode="after")
+    def _routing_owners_known(self) -> HubConfig:
+        if not self.owners:
+            return self  # owners may come from elsewhere (a CRM sync); nothing to check against
+        ids = {o.id for o in self.owners}
+        teams = {t.name for t in self.routing.teams}
+        for team in self.routing.teams:
+            for member in team.members:
+                if member not in ids:
+                    raise ValueError(f"[[routing.teams]] {team.name!r}: member {member!r} is no [[owners]] id")
+        targets = [(f"rule {r.name!r}", x) for r in self.routing.rules for x in (r.owner, r.overflow) if x]
+        targets += [(f"team {t.name!r} overflow", t.overflow) for t in self.routing.teams if t.overflow]
+        targets += [("[routing] overflow", self.routing.overflow)] if self.routing.overflow else []
+        for where, target in targets:
+            if target not in ids and target not in teams:
+                raise ValueError(f"{where} names {target!r}, which is neither an [[owners]] id nor a team")
+        return self
 
     @classmethod
     def settings_customise_sources(

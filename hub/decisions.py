@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from hub.schema import Account, Lead
+    from hub.schema import Account, Company, Lead
 
 
 class MatchOutcome(StrEnum):
@@ -125,6 +125,16 @@ class Owner:
     product_lines: tuple[str, ...] = ()  # empty: any
     regions: tuple[str, ...] = ()  # empty: any
     active: bool = True
+    #: Availability (``None``: the owner's team decides, or no limit): IANA time zone,
+    #: working hours "09:00-17:30", working days ("mon".."sun"), public holidays of a country
+    #: ("JP", "US-CA"), and capacity caps.
+    timezone: str | None = None
+    working_hours: str | None = None
+    working_days: tuple[str, ...] | None = None
+    holidays: str | None = None
+    max_open: int | None = None
+    max_per_day: int | None = None
+    max_per_week: int | None = None
 
     @property
     def first_name(self) -> str:
@@ -139,6 +149,9 @@ class RouteDecision:
     reason: str
     sla: timedelta | None = None
     destinations: tuple[str, ...] = ()  # connector names; empty: the owner's destination
+    #: The team and the rule that chose the owner (recorded with the assignment; ``None``: none).
+    team: str | None = None
+    rule: str | None = None
 
 
 class SlaActionKind(StrEnum):
@@ -182,6 +195,38 @@ class RoutingStrategy:
         object.__setattr__(self, "name", cleaned)
 
 
+class RoutingLedger(Protocol):
+    """What routing needs from the store, supplied by the engine (a policy plugin has no store).
+
+    The engine's ledger reads the store through the batch's unit of work and sees the batch's own
+    assignments; ``leadhub routing replay`` hands an in-memory one that simulates history.
+    """
+
+    def away(self, owner_id: str, at: datetime) -> str | None:
+        """The reason ``owner_id`` is away at ``at`` (out of office), or ``None``."""
+        ...
+
+    def assigned_since(self, owner_id: str, since: datetime) -> int:
+        """Leads routed to ``owner_id`` at or after ``since``."""
+        ...
+
+    def open_leads(self, owner_id: str) -> int:
+        """Leads ``owner_id`` holds that are not closed (routed, accepted, escalated)."""
+        ...
+
+    def partner_manager(self, partner_id: str) -> str | None:
+        """The owner id of the partner's channel manager, if it has one."""
+        ...
+
+    def counter(self, name: str) -> int:
+        """A persisted named integer (0 if never set): a router's fairness state."""
+        ...
+
+    def set_counter(self, name: str, value: int) -> None:
+        """Change a named integer; written with the batch."""
+        ...
+
+
 @dataclass
 class RoutingContext:
     """Everything a router needs to choose an owner for one lead."""
@@ -197,3 +242,12 @@ class RoutingContext:
     strategies: dict[str, RoutingStrategy]
     #: ``rotate(name, n)`` returns the next position 0..n-1 of a persisted round-robin counter.
     rotate: Callable[[str, int], int]
+    #: When the decision is made (the engine's clock; replay: the lead's own time).
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    #: The company as the inquiry described it (region, employees, industry); ``None`` when the
+    #: lead is routed again later (a waiting lead, a split).
+    company: Company | None = None
+    #: Availability, capacity, fairness state and partners; ``None``: nobody away, no counts.
+    ledger: RoutingLedger | None = None
+    #: Why nobody could be chosen, in words, for the audit when ``hub_route`` returns ``None``.
+    notes: list[str] = field(default_factory=list)

@@ -301,18 +301,25 @@ def hub_qualify(lead: Lead, account: Account) -> QualifyDecision | None:
 def hub_route(context: RoutingContext) -> RouteDecision | None:
     """Choose the owner of a qualified lead.
 
-    Stops at first non-None result. The built-in router applies the strategy named by
-    ``[routing] strategy``.
+    Stops at first non-None result. The built-in router (``plugins/routing``, docs/routing.md)
+    applies ordered rules, named accounts, partners' channel managers, weighted teams and
+    availability, then the strategy named by ``[routing] strategy``.
 
     :param context: a :class:`hub.decisions.RoutingContext`: the ``lead``, its ``account`` and
         ``parent_account``, the ``owners`` of hub.toml (skip those with ``active = false``), the
-        ``[routing]`` ``settings``, every registered strategy by name (``strategies``) and
+        ``[routing]`` ``settings``, every registered strategy by name (``strategies``),
         ``rotate(name, n)``, a counter persisted in the store for round robins that survive
-        restarts and are shared by several workers.
+        restarts and are shared by several workers; ``now`` (the engine's clock), the inquiry's
+        ``company`` (``None`` when a waiting lead is routed again), and ``ledger``, the store's
+        answers as of now (:class:`hub.decisions.RoutingLedger`: who is away, leads assigned
+        since a time, open leads held, a partner's channel manager, persisted counters). A
+        router that finds nobody appends why, in words, to ``context.notes``.
     :returns: a :class:`hub.decisions.RouteDecision` ``(owner_id, reason, sla=None,
-        destinations=())``: the SLA defaults to ``[routing] sla_minutes``, the destinations to
-        the owner's own ``destination`` plus ``[routing] destinations``; or ``None`` to let
-        another plugin decide.
+        destinations=(), team=None, rule=None)``: the SLA defaults to ``[routing] sla_minutes``,
+        the destinations to the owner's own ``destination`` plus ``[routing] destinations``; the
+        engine records the assignment with its team and rule. ``None``: let another plugin
+        decide; if none does, the lead waits ``qualified`` with the notes as its reason and the
+        SLA watch tries again.
     """
 
 

@@ -626,10 +626,13 @@ def _register_commands() -> None:
     """The core's own groups, then every plugin's commands (plugin folders from the config)."""
     from hub.cli.contacts import contacts_app
     from hub.cli.matches import matches_app
+    from hub.cli.routing import owners_app, routing_app
     from hub.plugins import load_plugins
 
     app.add_typer(matches_app, name="matches", help="Uncertain account matches waiting for a person.")
     app.add_typer(contacts_app, name="contacts", help="Contacts that may be one person: merge, keep apart, undo.")
+    app.add_typer(owners_app, name="owners", help="Owners: who takes leads, and their time away.")
+    app.add_typer(routing_app, name="routing", help="Try routing before changing it: one lead, or history replayed.")
     add_plugin_commands(app, load_plugins(cli_plugin_dirs(sys.argv[1:])))
 
 

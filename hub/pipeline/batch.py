@@ -24,7 +24,7 @@ from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
@@ -35,11 +35,14 @@ from hub.store import Store, links
 from hub.store import tables as t
 from hub.store.repo import rank_shared
 
+if TYPE_CHECKING:
+    from hub.pipeline.ledger import StoreLedger
+
 _MISSING = object()
 
 #: Tables whose buffered rows are plain inserts, in the order they are flushed.
 INSERT_ORDER = ("accounts", "contacts", "contact_duplicates", "lead_contacts", "activities", "audit", "outbox",
-                "outcomes", "match_reviews", "quarantine")
+                "outcomes", "match_reviews", "quarantine", "routing_assignments")
 
 
 @contextmanager
@@ -188,6 +191,8 @@ class BatchWork:
         self._waiting_read: set[str] = set()
         #: Contacts: by match key, candidate duplicates, each lead's people (hub/pipeline/contacts.py).
         self.people = ContactCache(store, conn, self.inserts, self._undo, self.new_accounts, self.new_leads)
+        #: What routing reads of the store in this batch (the engine opens it on first use).
+        self.routing_ledger: StoreLedger | None = None
 
     # -- record scope ------------------------------------------------------------------------
     def begin_record(self) -> None:
@@ -475,6 +480,22 @@ class BatchWork:
         self._set(self.counters, name, value + 1)
         self._add(self.dirty_counters, name)
         return value % n
+
+    def counter(self, name: str) -> int:
+        """A named counter's value as this batch sees it (read from the store once)."""
+        if name not in self.counters:
+            self.counters[name] = self.store.read_counter(self.conn, name)
+        return self.counters[name]
+
+    def set_counter(self, name: str, value: int) -> None:
+        """Change a named counter; written with the batch, undone with a failed record."""
+        self.counter(name)
+        self._set(self.counters, name, value)
+        self._add(self.dirty_counters, name)
+
+    def on_undo(self, undo: Callable[[], None]) -> None:
+        """Run ``undo`` if the current record is rolled back."""
+        self._undo.append(undo)
 
     def finish(self, inbox_id: int, status: str, lead_id: str | None) -> None:
         self.finished.append((inbox_id, status, lead_id))

@@ -38,6 +38,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from hub.connector import Capability, Connector
@@ -56,6 +57,7 @@ from hub.mapping import MappingSet
 from hub.pipeline.accounts import AccountLinks
 from hub.pipeline.batch import BatchWork, Events, LeadHistories, paused_gc
 from hub.pipeline.contacts import PersonKeys, person_keys, place_contact
+from hub.pipeline.ledger import StoreLedger
 from hub.pipeline.lifecycle import LeadAudit, LeadLifecycle
 from hub.pipeline.steps import Merged, Placement, Scored
 from hub.plugins import HubPlugins
@@ -63,6 +65,7 @@ from hub.schema import (
     Account,
     AccountRecord,
     Activity,
+    Company,
     IllegalTransition,
     Inquiry,
     Lead,
@@ -159,6 +162,8 @@ class Pipeline(LeadLifecycle):
         self.owners = owners
         self.settings = settings
         self.strategies = plugins.routing_strategies()
+        #: The engine's clock: routing decides "as of now" with it (tests set a fake one).
+        self.clock: Callable[[], datetime] = utcnow
         self._owners_by_id = {o.id: o for o in owners}
         #: Named accounts: owners and parents from the CRMs' account records.
         self.account_links = AccountLinks(owners)
@@ -423,7 +428,7 @@ class Pipeline(LeadLifecycle):
         self.score(work, lead, inquiry, account)
         self.qualify(work, lead, account)
         if lead.status == LeadStatus.QUALIFIED:
-            if self.route(work, lead, account) is not None:
+            if self.route(work, lead, account, company=inquiry.company) is not None:
                 result.routed += 1
         elif not merged.created and lead.status in (LeadStatus.ROUTED, LeadStatus.ACCEPTED, LeadStatus.ESCALATED):
             for dest in work.lead_destinations(lead.id):  # the CRM sees the new contact/activity
@@ -561,28 +566,47 @@ class Pipeline(LeadLifecycle):
                 work.enqueue(name, "outcome", lead.id, nurture.model_dump(mode="json"))
         return decision
 
-    def route(self, work: BatchWork, lead: Lead, account: Account, *, actor: str = "hub") -> RouteDecision | None:
+    def routing_context(self, work: BatchWork, lead: Lead, account: Account, *, now: datetime | None = None,
+                        company: Company | None = None) -> RoutingContext:
+        """What ``hub_route`` is asked with: the lead, its accounts, the owners, and the store's
+        availability, capacity and fairness state as of ``now`` (the batch's ledger)."""
+        now = now or self.clock()
+        if work.routing_ledger is None:
+            work.routing_ledger = StoreLedger(work, now)
+        parent = work.account(account.parent_id) if account.parent_id else None
+        return RoutingContext(
+            lead=lead, account=account, parent_account=parent, owners=self.owners,
+            settings=self.settings.routing, strategies=self.strategies, rotate=work.rotate,
+            now=now, company=company, ledger=work.routing_ledger,
+        )
+
+    def route(self, work: BatchWork, lead: Lead, account: Account, *, actor: str = "hub",
+              company: Company | None = None, now: datetime | None = None,
+              retry: bool = False) -> RouteDecision | None:
         """Step *route*: ``hub_route`` chooses the qualified lead's owner; the lead becomes
-        ``routed`` with its SLA due time, is queued for delivery to its destinations, its
-        sources hear it reached an owner, and a ``hub_lead_routed`` event waits for the commit.
+        ``routed`` with its SLA due time, the assignment is recorded, the lead is queued for
+        delivery to its destinations, its sources hear it reached an owner, and a
+        ``hub_lead_routed`` event waits for the commit.
+
+        ``retry``: the lead was waiting; if nobody is available still, nothing new is audited.
 
         :returns: the decision, or ``None`` when nobody could be chosen (the lead waits qualified).
         """
         audit = LeadAudit(work, lead.id, account.id, actor)
-        parent = work.account(account.parent_id) if account.parent_id else None
-        ctx = RoutingContext(
-            lead=lead, account=account, parent_account=parent, owners=self.owners,
-            settings=self.settings.routing, strategies=self.strategies, rotate=work.rotate,
-        )
+        ctx = self.routing_context(work, lead, account, now=now, company=company)
         decision = self.plugins.route(ctx)
         if decision is None:
-            audit("route", "no owner could be chosen: the lead waits qualified; add owners to hub.toml")
+            if not retry:
+                why = "; ".join(ctx.notes) or "no owner could be chosen; add owners to hub.toml"
+                audit("route", f"waits qualified: {why}; it is routed as soon as someone is available")
             return None
         owner = self._owners_by_id.get(decision.owner_id)
         lead.move_to(LeadStatus.ROUTED)
         lead.owner_id = decision.owner_id
+        assert work.routing_ledger is not None
+        work.routing_ledger.record(lead.id, decision.owner_id, decision.team, decision.rule, ctx.now)
         sla = decision.sla
-        lead.sla_due_at = utcnow() + sla if sla is not None else None
+        lead.sla_due_at = ctx.now + sla if sla is not None else None
         dests = self._destinations(decision, owner)
         due = f"; SLA due {lead.sla_due_at:%Y-%m-%d %H:%M} UTC" if lead.sla_due_at else ""
         audit("route", f"routed to {owner.name if owner else decision.owner_id}: {decision.reason}{due}"
@@ -598,6 +622,29 @@ class Pipeline(LeadLifecycle):
                 work.enqueue(name, "outcome", lead.id, routed.model_dump(mode="json"))
         work.events.routed.append((lead, decision))
         return decision
+
+    def route_waiting(self, now: datetime | None = None, limit: int = 100) -> int:
+        """Route qualified leads that wait because nobody was available (the SLA watch calls it);
+        a lead that still finds nobody keeps waiting, its first reason standing. Returns how many
+        were routed."""
+        from hub.store import routing as q
+
+        now = now or self.clock()
+        routed = 0
+        with self.store.engine.begin() as conn:
+            work = BatchWork(self.store, conn)
+            for lead_id in q.waiting_leads(conn, limit):
+                lead = work.lead(lead_id)
+                account = work.account(lead.account_id) if lead is not None else None
+                if lead is None or account is None:
+                    continue
+                if self.route(work, lead, account, now=now, retry=True) is not None:
+                    lead.updated_at = now
+                    work.put_lead(lead, new=False)
+                    routed += 1
+            work.flush()
+        self.fire(work.events)
+        return routed
 
     def _destinations(self, decision: RouteDecision, owner: Owner | None) -> list[str]:
         wanted = list(decision.destinations) or ([owner.destination] if owner and owner.destination else [])

@@ -50,6 +50,9 @@ class LeadLifecycle:
     def fire(self, events: Events) -> None:
         raise NotImplementedError  # the engine's
 
+    def route_waiting(self, now: datetime | None = None, limit: int = 100) -> int:
+        raise NotImplementedError  # the engine's
+
     def _past_window(self, lead: Lead, at: datetime) -> bool:
         """Whether ``lead`` was recycled more than the recycle window before ``at``."""
         return (lead.status in RECYCLED and lead.recycled_at is not None
@@ -118,9 +121,10 @@ class LeadLifecycle:
 
     # -- SLA ---------------------------------------------------------------------------------
     def check_sla(self, now: datetime | None = None, limit: int = 100) -> int:
-        """Escalate, reassign or claw back routed leads past their due time; returns how many."""
+        """Escalate, reassign or claw back routed leads past their due time, then route the
+        qualified leads that wait for someone to become available; returns how many of both."""
         now = now or utcnow()
-        done = 0
+        done = self.route_waiting(now, limit)
         with self.store.engine.begin() as conn:
             work = BatchWork(self.store, conn)
             for lead_id in self.store.breached_leads(conn, now, limit):

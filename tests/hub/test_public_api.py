@@ -15,13 +15,14 @@ EXPORTED = {
     "Normalized", "Outcome", "OutcomeReport", "SourceRecord", "new_id", "utcnow",
     # decisions of policy plugins
     "AccountCandidate", "AccountLookup", "AccountMatch", "ContactRecord", "DuplicateScore", "MatchKey",
-    "MatchOutcome", "Owner", "QualifyDecision", "RouteDecision", "RoutingContext", "RoutingStrategy",
-    "ScorePart", "SlaAction", "SlaActionKind",
+    "MatchOutcome", "Owner", "QualifyDecision", "RouteDecision", "RoutingContext", "RoutingLedger",
+    "RoutingStrategy", "ScorePart", "SlaAction", "SlaActionKind",
     # connectors and mappings
     "Capability", "Connector", "ConnectorServices", "ConnectorSettings", "DeliveryItem", "HealthReport",
     "Page", "PushResult", "SandboxSpec", "MappingSet", "lead_view",
     # configuration
-    "HubConfig", "PipelineSettings", "RoutingSettings", "load_config",
+    "HubConfig", "PipelineSettings", "RoutingSettings", "RuleSettings", "TeamSettings", "load_config",
+    "parse_hours",
     # errors
     "AuthError", "ConfigError", "ConnectorError", "FatalAPIError", "HubError", "InvalidRecord", "PluginError",
     "RateLimited", "RecordRejected", "TransientError",
