@@ -56,6 +56,49 @@ def _act(config: Path | None, act: Any) -> None:
         hub.close()
 
 
+@owners_app.command("sync")
+def owners_sync(config: ConfigOpt = None, json_out: JsonOpt = False) -> None:
+    """Fill owners' crm_ids from the CRMs' users (Salesforce Users, HubSpot owners) by e-mail.
+
+    An id hub.toml sets is kept; the others are stored and used from the daemon's next start.
+    """
+    from hub.cli.main import _hub, _print_json, console, err
+    from hub.errors import ConnectorError
+    from hub.owners import sync_owner_crm_ids
+
+    hub = _hub(config)
+    try:
+        report = sync_owner_crm_ids(hub)
+    except ConnectorError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+    finally:
+        hub.close()
+    if json_out:
+        _print_json({"connectors": report.connectors,
+                     "filled": [{"owner": o, "connector": c, "crm_id": i} for o, c, i in report.filled],
+                     "kept": [{"owner": o, "connector": c, "hub_toml": h, "crm": i} for o, c, h, i in report.kept],
+                     "unknown_emails": report.unknown, "owners_not_found": report.missing})
+        return
+    if not report.connectors:
+        err.print("no configured connector lists CRM users; add a salesforce or hubspot connector to hub.toml")
+        raise typer.Exit(1)
+    for owner, connector, crm_id in report.filled:
+        console.print(f"{owner}: {connector} id {crm_id}")
+    for owner, connector, toml_id, crm_id in report.kept:
+        if toml_id != crm_id:
+            console.print(f"[yellow]{owner}: hub.toml sets {connector} id {toml_id}, the CRM says {crm_id} "
+                          "(hub.toml kept; fix hub.toml if it is wrong)[/yellow]")
+    for connector, owners in report.missing.items():
+        console.print(f"not in {connector} (no user with their e-mail): {', '.join(owners)}")
+    for connector, emails in report.unknown.items():
+        if emails:
+            console.print(f"{connector} users that are no hub owner: {', '.join(emails)} "
+                          "(add them to [[owners]] in hub.toml to route to them)")
+    console.print(f"{len(report.filled)} id(s) filled from {', '.join(report.connectors)}; "
+                  "a running daemon uses them from its next start")
+
+
 @owners_app.command("away")
 def owners_away(
     owner_id: str,

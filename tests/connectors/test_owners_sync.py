@@ -1,4 +1,4 @@
-"""``leadhub owners-sync`` against both sandbox CRMs: owners' crm_ids filled by e-mail from
+"""``leadhub owners sync`` against both sandbox CRMs: owners' crm_ids filled by e-mail from
 Salesforce Users and HubSpot owners, unknown e-mails and owners nobody has reported, and an id
 hub.toml sets never overwritten."""
 
@@ -85,11 +85,11 @@ host = "{sandbox_reset.url}"
 portal_id = "owners-cli"
 ''')
     monkeypatch.setenv("LEADHUB_CONNECTORS__HUBSPOT__ACCESS_TOKEN", sandbox_reset.hs_token)
-    result = CliRunner().invoke(app, ["owners-sync", "--config", str(cfg), "--json"])
+    result = CliRunner().invoke(app, ["owners", "sync", "--config", str(cfg), "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     omar = _people(sandbox_reset)["omar.haddad@leadhub.example"]
     assert data["filled"] == [{"owner": "omar", "connector": "hubspot", "crm_id": omar["hubspot_owner_id"]}]
     assert "jane.smith@leadhub.example" in data["unknown_emails"]["hubspot"]
-    shown = CliRunner().invoke(app, ["owners-sync", "--config", str(cfg)])
+    shown = CliRunner().invoke(app, ["owners", "sync", "--config", str(cfg)])
     assert shown.exit_code == 0 and "no hub owner" in shown.output and "next start" in shown.output

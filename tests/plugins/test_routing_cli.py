@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from tests.hub.qualify_stand_in import QualifyAtBar
 from typer.testing import CliRunner
 
 from connectors.file import import_file
@@ -15,7 +16,6 @@ from hub.cli.main import app
 from hub.config import load_config
 from hub.runtime import build_hub
 from hub.store import tables as t
-from tests.hub.qualify_stand_in import QualifyAtBar
 
 ROOT = Path(__file__).resolve().parents[2]
 OWNERS = """

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from tests.hub.qualify_stand_in import with_qualify
 
 from connectors.file import import_file
 from hub.review.explain import explain, lead_details
 from hub.runtime import Hub
 from hub.store import routing as q
 from hub.store import tables as t
-from tests.hub.qualify_stand_in import with_qualify
 
 NOW = datetime(2026, 3, 4, 15, 0, tzinfo=UTC)  # a Wednesday
 CSV = """Email,First Name,Last Name,Company,Website,Country,Product,Activity,Notes
