@@ -1,14 +1,14 @@
 """Delivery of routed leads through sObject Collections: up to 200 records in one API call.
 
 Every write sends ``Sforce-Auto-Assign: FALSE``, so an active lead assignment rule in the org does
-not overwrite the owner the hub routed to. A lead Salesforce has never seen is upserted by the
-hub's lead id in the external-id field (``PATCH composite/sobjects/Lead/LeadHub_Id__c``), so a
-retry never creates a duplicate. A lead Salesforce already holds (a delivery before, or a rep
-created it) is updated by its Id (``PATCH composite/sobjects``) after reading its current values in one query, so the mapping's
-per-field conflict rules (``crm_wins``, ``crm_wins_unless_blank``) are honoured; the update also
-writes the external-id field, which tags a rep's lead as the hub's. With
-``known_account_mode = "contact"``, a lead whose account is already a Salesforce account becomes
-a Contact on that Account instead (same two paths, stream ``Contact`` of the mapping).
+not overwrite the owner the hub routed to. A lead Salesforce has never seen is upserted by the hub's
+lead id in the external-id field (``PATCH composite/sobjects/Lead/LeadHub_Id__c``), so a retry never
+creates a duplicate. A lead Salesforce already holds (a delivery before, or a rep created it) is
+updated by its Id (``PATCH composite/sobjects``) after reading its current values in one query, so
+the mapping's per-field conflict rules (``crm_wins``, ``crm_wins_unless_blank``) are honoured; the
+update also writes the external-id field, which tags a rep's lead as the hub's. With
+``known_account_mode = "contact"``, a lead whose account is already a Salesforce account becomes a
+Contact on that Account instead (same two paths, stream ``Contact`` of the mapping).
 
 Per-record errors (validation rules, bad picklist values...) fail only their item, with
 Salesforce's message; the rest of the batch is delivered. Whole-call failures raise the hub's
