@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from tests.hub.qualify_stand_in import QualifyAtBar
 from typer.testing import CliRunner
 
 from connectors.file import import_file
@@ -54,7 +53,7 @@ def write_config(folder: Path, name: str, *, jane: float = 1, target: str = 'tea
 def routed(tmp_path: Path) -> Path:
     """A store with 20 leads routed evenly to jane and omar; returns its hub.toml."""
     config = write_config(tmp_path, "hub.toml")
-    hub = build_hub(load_config(config), extra_plugins=(QualifyAtBar(),))
+    hub = build_hub(load_config(config))
     lines = ["Email,First Name,Last Name,Company,Website,Country,Product,Activity,Notes"]
     lines += [f"p{i}@co{i}.com,P,L,Co {i},co{i}.com,US,widgets,demo_request," for i in range(20)]
     (tmp_path / "in.csv").write_text("\n".join(lines) + "\n")

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from tests.hub.qualify_stand_in import with_qualify
 
 from connectors.file import import_file
 from hub.review.explain import explain, lead_details
@@ -29,7 +28,7 @@ ROUTING = {"teams": [{"name": "us", "members": {"jane": 2, "omar": 1}, "working_
 
 @pytest.fixture
 def hub(db_url: str, hub_factory: Callable[..., Hub]) -> Hub:
-    made = with_qualify(hub_factory)(db_url, routing=ROUTING)
+    made = hub_factory(db_url, routing=ROUTING)
     made.pipeline.clock = lambda: NOW
     return made
 
