@@ -155,7 +155,7 @@ def _reading_regions() -> tuple[tuple[int, str], ...]:
     return tuple(seen.items())
 
 
-_READING_REGIONS = _reading_regions()
+_READING_REGIONS = tuple(_reading_regions())
 _NOT_DIGITS = re.compile(r"\D+")
 
 

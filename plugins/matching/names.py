@@ -336,15 +336,15 @@ _LEGAL_FORMS_BY_LAW: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
 )
 
 
-def _by_form() -> Mapping[str, frozenset[str]]:
+def _by_form() -> dict[str, frozenset[str]]:
     out: dict[str, frozenset[str]] = {}
     for forms, countries in _LEGAL_FORMS_BY_LAW:
         for form in forms:  # a form of several laws ("S.A.") is of each one's countries
             out[form] = out.get(form, frozenset()) | frozenset(countries)
-    return MappingProxyType(out)
+    return out
 
 
-_LEGAL_FORM_COUNTRIES = _by_form()
+_LEGAL_FORM_COUNTRIES = MappingProxyType(_by_form())
 
 
 def legal_form_countries(name: str | None) -> frozenset[str]:

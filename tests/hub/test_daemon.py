@@ -17,6 +17,7 @@ import subprocess
 import sys
 import threading
 import time
+import tomllib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -126,7 +127,8 @@ def test_make_run_daemon_takes_a_web_form_to_the_sandbox_crm_and_stops_cleanly(d
 
     sf = salesforce_client(daemon.sandbox_port, daemon.tokens["sf"])
     hs = hubspot_client(daemon.sandbox_port, daemon.tokens["hs"])
-    owners = {"0055g0000000002AAA", "0055g0000000003AAA", "70000002", "70000003"}  # hub.toml's owners
+    config = tomllib.loads((ROOT / "hub.toml").read_text())
+    owners = {crm_id for owner in config["owners"] for crm_id in owner.get("crm_ids", {}).values()}  # hub.toml's
 
     def in_a_crm() -> tuple[str, str, str] | None:
         rows = sf.query(f"SELECT Id, LeadHub_Id__c, OwnerId FROM Lead WHERE Email = '{email}'")["records"]
